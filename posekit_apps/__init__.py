@@ -1,0 +1,1 @@
+"""Demo applications built on posekit (console scripts such as ``posekit-squats``)."""
