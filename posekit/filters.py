@@ -1,0 +1,296 @@
+"""Temporal filters for landmarks: One Euro, low-pass, and MediaPipe's pose presets.
+
+Every filter implements the small :class:`Filter` interface: ``filter(values, timestamp,
+scale=None)`` returns the filtered array (same shape), ``filter.reset()`` forgets the past.
+Filters are vectorised: one call filters every element of ``values`` independently.
+
+:class:`OneEuroFilter` (Casiez, Roussel, Vogel, CHI 2012) as MediaPipe runs it
+(``one_euro_filter.cc``):
+
+* ``alpha(fc) = 1 / (1 + tau / Te)`` with ``tau = 1 / (2 pi fc)`` and ``Te`` the real gap between
+  this timestamp and the previous one, in seconds;
+* derivative ``dx = (x - x_prev) / Te``, against the previous *raw* value (MediaPipe's default)
+  or the previous *filtered* value (``derivative="filtered"``, the authors' 2023 version),
+  divided by ``scale`` when one is given (MediaPipe's "value scale" = 1 / object size);
+* ``dx`` is low-passed with ``alpha(derivate_cutoff)``; the cutoff becomes
+  ``min_cutoff + beta * |dx_smoothed|``; the value is low-passed with ``alpha(cutoff)``;
+* the first sample (and the first after :meth:`~Filter.reset`) passes through unchanged;
+* a timestamp not later than the previous one passes the input through unfiltered and leaves
+  the state untouched (as MediaPipe does; a warning is logged once per filter). The tracker
+  itself refuses such timestamps before they reach a filter.
+
+:data:`IMAGE_LANDMARKS`, :data:`WORLD_LANDMARKS`, :data:`AUXILIARY_LANDMARKS` and
+:data:`VISIBILITY_ALPHA` are MediaPipe's pose presets (``pose_landmark_filtering.pbtxt``);
+:class:`LandmarksSmoother` applies one preset to ``(N, 3)`` points plus their visibility.
+
+Example:
+    >>> import numpy as np
+    >>> from posekit.filters import OneEuroFilter
+    >>> f = OneEuroFilter(min_cutoff=1.0, beta=0.0)
+    >>> f(np.array([0.0]), 0.0).tolist()  # first sample passes through
+    [0.0]
+    >>> te = 0.1; alpha = 1 / (1 + 1 / (2 * np.pi * 1.0) / te)
+    >>> bool(np.isclose(f(np.array([1.0]), 0.1)[0], alpha))
+    True
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from posekit.errors import InputError
+
+__all__ = [
+    "AUXILIARY_LANDMARKS",
+    "IMAGE_LANDMARKS",
+    "MIN_OBJECT_SCALE",
+    "VISIBILITY_ALPHA",
+    "WORLD_LANDMARKS",
+    "Filter",
+    "LandmarksSmoother",
+    "LowPassFilter",
+    "OneEuroFilter",
+    "OneEuroParams",
+    "SmoothedLandmarks",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Below this object scale (pixels) smoothing is skipped, like MediaPipe's
+#: ``min_allowed_object_scale`` default (1e-6).
+MIN_OBJECT_SCALE = 1e-6
+
+Derivative = Literal["raw", "filtered"]
+
+
+class Filter(ABC):
+    """A stateful filter over arrays of values sampled at increasing timestamps (seconds)."""
+
+    @abstractmethod
+    def __call__(
+        self, values: ArrayLike, timestamp: float, scale: float | None = None
+    ) -> NDArray[np.float64]:
+        """Filter ``values`` observed at ``timestamp``; ``scale`` is the object size (or None)."""
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Forget all history: the next sample passes through."""
+
+
+def _alpha(cutoff: NDArray[np.float64] | float, te: float) -> NDArray[np.float64]:
+    tau = 1.0 / (2.0 * math.pi * np.asarray(cutoff, dtype=np.float64))
+    return np.asarray(1.0 / (1.0 + tau / te), dtype=np.float64)
+
+
+class OneEuroFilter(Filter):
+    """Vectorised One Euro filter (see the module docstring for the exact equations).
+
+    Args:
+        min_cutoff: minimum cutoff frequency in Hz (> 0): lower = smoother at rest.
+        beta: speed coefficient (>= 0): higher = less lag when moving.
+        derivate_cutoff: cutoff in Hz of the derivative low-pass (> 0).
+        derivative: ``"raw"`` (MediaPipe) or ``"filtered"`` previous value for the derivative.
+    """
+
+    def __init__(
+        self,
+        min_cutoff: float = 1.0,
+        beta: float = 0.0,
+        derivate_cutoff: float = 1.0,
+        *,
+        derivative: Derivative = "raw",
+    ) -> None:
+        if not min_cutoff > 0 or not derivate_cutoff > 0 or not beta >= 0:
+            raise InputError(
+                f"One Euro needs min_cutoff > 0, derivate_cutoff > 0 and beta >= 0, got "
+                f"min_cutoff={min_cutoff}, derivate_cutoff={derivate_cutoff}, beta={beta}"
+            )
+        if derivative not in ("raw", "filtered"):
+            raise InputError(f"derivative={derivative!r}: use 'raw' or 'filtered'")
+        self.min_cutoff = float(min_cutoff)
+        self.beta = float(beta)
+        self.derivate_cutoff = float(derivate_cutoff)
+        self.derivative: Derivative = derivative
+        self._warned = False
+        self.reset()
+
+    def reset(self) -> None:
+        self._x: NDArray[np.float64] | None = None  # last filtered value
+        self._raw: NDArray[np.float64] | None = None  # last raw value
+        self._dx: NDArray[np.float64] | None = None  # last filtered derivative
+        self._t: float | None = None
+
+    def __call__(
+        self, values: ArrayLike, timestamp: float, scale: float | None = None
+    ) -> NDArray[np.float64]:
+        x = np.array(values, dtype=np.float64)  # copy: the caller's array is never aliased
+        t = float(timestamp)
+        if self._x is None or self._raw is None or self._dx is None or self._t is None:
+            self._x, self._raw, self._dx, self._t = x.copy(), x.copy(), np.zeros_like(x), t
+            return x
+        if x.shape != self._x.shape:
+            raise InputError(
+                f"the filter was fed shape {self._x.shape} before and {x.shape} now: call "
+                "reset() before changing the number of values"
+            )
+        if t <= self._t:
+            if not self._warned:
+                logger.warning(
+                    "timestamp %.6f s is not later than the previous %.6f s: value passed "
+                    "through unfiltered",
+                    t,
+                    self._t,
+                )
+                self._warned = True
+            return x
+        if scale is not None and scale < MIN_OBJECT_SCALE:
+            return x
+        te = t - self._t
+        ref = self._raw if self.derivative == "raw" else self._x
+        dx = (x - ref) / te
+        if scale is not None:
+            dx /= scale
+        edx = self._dx + _alpha(self.derivate_cutoff, te) * (dx - self._dx)
+        cutoff = self.min_cutoff + self.beta * np.abs(edx)
+        out = self._x + _alpha(cutoff, te) * (x - self._x)
+        self._x, self._raw, self._dx, self._t = out, x, edx, t
+        return np.array(out, dtype=np.float64)
+
+
+class LowPassFilter(Filter):
+    """Exponential smoothing with a fixed ``alpha``: ``out = alpha * x + (1 - alpha) * prev``.
+
+    Timestamps are not used (MediaPipe's visibility smoothing); ``scale`` is ignored.
+
+    >>> f = LowPassFilter(0.1)
+    >>> f([1.0], 0.0).tolist(), f([0.0], 1.0).tolist()
+    ([1.0], [0.9])
+    """
+
+    def __init__(self, alpha: float) -> None:
+        if not 0.0 <= alpha <= 1.0:
+            raise InputError(f"alpha={alpha} must be in [0, 1]")
+        self.alpha = float(alpha)
+        self.reset()
+
+    def reset(self) -> None:
+        self._prev: NDArray[np.float64] | None = None
+
+    def __call__(
+        self, values: ArrayLike, timestamp: float, scale: float | None = None
+    ) -> NDArray[np.float64]:
+        x = np.array(values, dtype=np.float64)
+        if self._prev is None or self._prev.shape != x.shape:
+            self._prev = x.copy()
+            return x
+        self._prev = np.asarray(self.alpha * x + (1.0 - self.alpha) * self._prev, np.float64)
+        return np.array(self._prev, dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class OneEuroParams:
+    """A One Euro preset. ``scale_by_object``: divide the derivative by the object size."""
+
+    min_cutoff: float
+    beta: float
+    derivate_cutoff: float = 1.0
+    scale_by_object: bool = True
+
+    def make(self, derivative: Derivative = "raw") -> OneEuroFilter:
+        """A fresh filter with these parameters."""
+        return OneEuroFilter(
+            self.min_cutoff, self.beta, self.derivate_cutoff, derivative=derivative
+        )
+
+
+#: 33 image landmarks in pixels (x, y, z): MediaPipe ``pose_landmark_filtering``.
+IMAGE_LANDMARKS = OneEuroParams(min_cutoff=0.05, beta=80.0, derivate_cutoff=1.0)
+#: 33 world landmarks in metres: no object scaling.
+WORLD_LANDMARKS = OneEuroParams(
+    min_cutoff=0.1, beta=40.0, derivate_cutoff=1.0, scale_by_object=False
+)
+#: The 2 auxiliary ROI points: heavier smoothing so the crop stays steady.
+AUXILIARY_LANDMARKS = OneEuroParams(min_cutoff=0.01, beta=10.0, derivate_cutoff=1.0)
+#: Low-pass factor of the visibility smoothing.
+VISIBILITY_ALPHA = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class SmoothedLandmarks:
+    """Output of :class:`LandmarksSmoother`: ``points (N, 3)`` and ``visibility (N,)`` or None."""
+
+    points: NDArray[np.float32]
+    visibility: NDArray[np.float32] | None
+
+
+class LandmarksSmoother:
+    """Smooth ``(N, 3)`` landmarks (One Euro per coordinate) and their visibility (low-pass).
+
+    Args:
+        params: a One Euro preset (:data:`IMAGE_LANDMARKS`, :data:`WORLD_LANDMARKS`,
+            :data:`AUXILIARY_LANDMARKS` or your own).
+        visibility_alpha: low-pass factor for visibility, or None to leave it alone.
+        derivative: see :class:`OneEuroFilter`.
+
+    The object scale (for presets with ``scale_by_object``) is MediaPipe's: the mean of the
+    width and height in pixels of the square built from the auxiliary points *before* the
+    1.25 enlargement, i.e. ``2 * |aux1 - aux0|`` (the tracker computes it).
+
+    >>> import numpy as np
+    >>> s = LandmarksSmoother(IMAGE_LANDMARKS)
+    >>> pts = np.ones((33, 3), np.float32)
+    >>> out = s(pts, 0.0, object_scale=100.0); out = s(pts, 0.033, object_scale=100.0)
+    >>> bool(np.allclose(out.points, 1.0))  # constant input stays constant
+    True
+    """
+
+    def __init__(
+        self,
+        params: OneEuroParams,
+        *,
+        visibility_alpha: float | None = VISIBILITY_ALPHA,
+        derivative: Derivative = "raw",
+    ) -> None:
+        self.params = params
+        self._coords: Filter = params.make(derivative)
+        self._visibility: Filter | None = (
+            None if visibility_alpha is None else LowPassFilter(visibility_alpha)
+        )
+
+    def reset(self) -> None:
+        """Forget all history."""
+        self._coords.reset()
+        if self._visibility is not None:
+            self._visibility.reset()
+
+    def __call__(
+        self,
+        points: ArrayLike,
+        timestamp: float,
+        *,
+        object_scale: float | None = None,
+        visibility: ArrayLike | None = None,
+    ) -> SmoothedLandmarks:
+        """Filter one frame of points (and visibility) observed at ``timestamp`` seconds."""
+        if self.params.scale_by_object and object_scale is None:
+            raise InputError(
+                "this preset divides the derivative by the object size: pass object_scale "
+                "(pixels), e.g. 2 * |aux1 - aux0|"
+            )
+        scale = object_scale if self.params.scale_by_object else None
+        pts = self._coords(points, timestamp, scale).astype(np.float32)
+        vis = None
+        if visibility is not None:
+            vis = (
+                np.asarray(visibility, np.float32)
+                if self._visibility is None
+                else self._visibility(visibility, timestamp).astype(np.float32)
+            )
+        return SmoothedLandmarks(pts, vis)

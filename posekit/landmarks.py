@@ -1,0 +1,296 @@
+"""BlazePose landmark model: crop the ROI, run the model, decode 39 points back to the image.
+
+:class:`LandmarkModel` follows MediaPipe's ``pose_landmark_by_roi_cpu`` graph:
+
+* crop: the :class:`~posekit.roi.RotatedRect` resampled to 256x256 (bilinear, edge pixels
+  replicated outside the image as MediaPipe does), RGB in ``[0, 1]``;
+* ``Identity`` [1, 195] = 39 x (x, y, z, visibility logit, presence logit); x, y, z are in crop
+  pixels (z has the scale of x). Points 0-32 are the body, 33-34 the auxiliary ROI points
+  (33 = hip centre, 34 = body size/rotation point), 35-38 unused;
+* optional heatmap refinement (``Identity_3``, 64x64x39): each x/y is replaced by the
+  sigmoid-weighted mean cell position inside a 7x7 window around it when the window's peak
+  confidence is at least 0.5 (``RefineLandmarksFromHeatmapCalculator``; MediaPipe's graph has
+  it on, posekit leaves it switchable and off by default because it costs a model output);
+* projection to image pixels through the inverse crop affine; ``z`` is multiplied by
+  ``roi.width / 256`` so it is in image pixels like ``x`` (MediaPipe: ``z / 256`` then times the
+  ROI width normalised by the image width, i.e. the same scale as ``x`` in normalised units);
+* ``Identity_1`` is the pose presence (already a probability);
+* world landmarks: first 33 of ``Identity_4`` (metres, origin between the hips), with x/y
+  rotated by the ROI rotation (``WorldLandmarkProjectionCalculator``: a rotation in the
+  image plane, z unchanged);
+* optional segmentation: ``sigmoid(Identity_2)`` warped back to image size (zero outside the
+  ROI). Only requested from the session when asked for.
+
+Example:
+    >>> import numpy as np
+    >>> from posekit.landmarks import LandmarkModel
+    >>> from posekit.roi import RotatedRect
+    >>> model = LandmarkModel(model="full")  # doctest: +SKIP
+    >>> est = model.estimate(frame, RotatedRect(320, 240, 400, 400))  # doctest: +SKIP
+    >>> est.landmarks.shape, est.score  # doctest: +SKIP
+    ((33, 3), 0.99...)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from posekit.detector import ModelRunner
+from posekit.errors import InputError, ModelError
+from posekit.image import Frame, as_frame, crop_to_tensor
+from posekit.roi import BorderMode, RoiCropper, RotatedRect
+
+__all__ = [
+    "LANDMARK_INPUT_SIZE",
+    "MODEL_NAMES",
+    "NUM_BODY_LANDMARKS",
+    "NUM_MODEL_LANDMARKS",
+    "LandmarkEstimate",
+    "LandmarkModel",
+    "LandmarkTensors",
+    "refine_from_heatmap",
+]
+
+LANDMARK_INPUT_SIZE = 256
+NUM_MODEL_LANDMARKS = 39
+NUM_BODY_LANDMARKS = 33
+_AUX = slice(33, 35)
+_INPUT_NAME = "input_1"
+_OUT_LANDMARKS = "Identity"
+_OUT_PRESENCE = "Identity_1"
+_OUT_SEGMENTATION = "Identity_2"
+_OUT_HEATMAP = "Identity_3"
+_OUT_WORLD = "Identity_4"
+
+#: Model complexity names accepted by :class:`LandmarkModel` -> model manager names.
+MODEL_NAMES = {
+    "lite": "pose_landmark_lite",
+    "full": "pose_landmark_full",
+    "heavy": "pose_landmark_heavy",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LandmarkTensors:
+    """Raw landmark-model outputs for one crop (batch dimension removed)."""
+
+    landmarks: NDArray[np.float32]  # (39, 5)
+    presence: float
+    world: NDArray[np.float32]  # (39, 3)
+    heatmap: NDArray[np.float32] | None = None  # (64, 64, 39) logits
+    segmentation: NDArray[np.float32] | None = None  # (256, 256) logits
+
+
+@dataclass(frozen=True, slots=True)
+class LandmarkEstimate:
+    """Decoded landmarks of one frame, in image pixels (before any temporal smoothing).
+
+    Attributes:
+        landmarks: ``(33, 3)`` float32 x, y, z in image pixels (z: depth relative to the hips,
+            same scale as x, smaller = closer to the camera).
+        visibility: ``(33,)`` probability that the point is visible (not occluded).
+        presence: ``(33,)`` probability that the point is inside the image.
+        auxiliary: ``(2, 3)`` the two ROI alignment points (hip centre, size/rotation point).
+        world: ``(33, 3)`` metres, origin between the hips.
+        score: pose presence in ``[0, 1]``.
+        roi: the region the model looked at.
+        segmentation: ``(H, W)`` float32 person probability, or None.
+    """
+
+    landmarks: NDArray[np.float32]
+    visibility: NDArray[np.float32]
+    presence: NDArray[np.float32]
+    auxiliary: NDArray[np.float32]
+    world: NDArray[np.float32]
+    score: float
+    roi: RotatedRect
+    segmentation: NDArray[np.float32] | None = None
+
+
+def _sigmoid(x: NDArray[Any]) -> NDArray[np.float32]:
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(x, -80.0, 80.0))), dtype=np.float32)
+
+
+def refine_from_heatmap(
+    xy_norm: NDArray[np.float32],
+    heatmap: NDArray[np.float32],
+    kernel_size: int = 7,
+    min_confidence: float = 0.5,
+) -> NDArray[np.float32]:
+    """Refine normalised landmark x/y ``(N, 2)`` with heatmap logits ``(H, W, N)``.
+
+    For each landmark: take the ``kernel_size`` window around cell
+    ``(trunc(y * H), trunc(x * W))`` (cells outside the heatmap count as zero confidence),
+    confidence = sigmoid(logit); when the window's peak confidence is ``>= min_confidence``
+    the point becomes the confidence-weighted mean cell index divided by W (H). Points whose
+    centre column or row is negative, or whose column is past the right edge, are kept as is.
+    Returns a new ``(N, 2)`` array. Vectorised (one gather of ``N * k * k`` values).
+
+    >>> import numpy as np
+    >>> hm = np.full((8, 8, 1), -30.0, np.float32); hm[5, 2, 0] = 30.0
+    >>> refine_from_heatmap(np.array([[0.3, 0.6]], np.float32), hm, 3).tolist()
+    [[0.25, 0.625]]
+    """
+    h, w, n = heatmap.shape
+    if xy_norm.shape != (n, 2):
+        raise InputError(
+            f"expected {n} landmarks for a heatmap of {n} channels, got {xy_norm.shape}"
+        )
+    off = (kernel_size - 1) // 2
+    col = np.trunc(xy_norm[:, 0] * w).astype(np.int64)
+    row = np.trunc(xy_norm[:, 1] * h).astype(np.int64)
+    # MediaPipe skips col < 0, col >= W and row < 0 (it does not test row >= H: such rows
+    # simply see fewer, or no, cells). Cells outside the heatmap count as zero confidence.
+    valid = (col >= 0) & (col < w) & (row >= 0)
+    col = np.clip(col, 0, w - 1)
+    row = np.clip(row, 0, h + off)
+    k = np.arange(-off, off + 1)
+    krow = row[:, None] + k[None, :]  # (n, k)
+    kcol = col[:, None] + k[None, :]
+    inside = ((krow >= 0) & (krow < h))[:, :, None] & ((kcol >= 0) & (kcol < w))[:, None, :]
+    chan = np.arange(n)[:, None, None]
+    logits = heatmap[
+        np.clip(krow, 0, h - 1)[:, :, None], np.clip(kcol, 0, w - 1)[:, None, :], chan
+    ].astype(np.float64)  # (n, k, k) gather of n * k * k values
+    conf = np.where(inside, _sigmoid(logits), 0.0)
+    total = conf.sum(axis=(1, 2))
+    peak = conf.max(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_col = (conf.sum(axis=1) * kcol).sum(axis=1) / total
+        mean_row = (conf.sum(axis=2) * krow).sum(axis=1) / total
+    update = valid & (peak >= min_confidence) & (total > 0)
+    out = xy_norm.astype(np.float32, copy=True)
+    out[update, 0] = mean_col[update] / w
+    out[update, 1] = mean_row[update] / h
+    return out
+
+
+class LandmarkModel:
+    """Crop a ROI, run ``pose_landmark_{lite,full,heavy}``, decode to image pixels.
+
+    Args:
+        session: a :class:`~posekit.detector.ModelRunner` for a pose landmark model (default:
+            ``posekit.models.load_session(MODEL_NAMES[model], num_threads=num_threads)``).
+        model: ``"lite"``, ``"full"`` or ``"heavy"`` (ignored when ``session`` is given).
+        num_threads: onnxruntime intra-op threads when ``session`` is not given.
+        refine_heatmap: apply the 7x7 heatmap refinement (also requests ``Identity_3``).
+        border: pixels outside the image in the crop: ``"replicate"`` (MediaPipe) or ``"zero"``.
+
+    The three stages are public so a caller can time them: :meth:`crop` -> :meth:`infer` ->
+    :meth:`decode`; :meth:`estimate` chains them.
+    """
+
+    def __init__(
+        self,
+        session: ModelRunner | None = None,
+        *,
+        model: str = "full",
+        num_threads: int | None = None,
+        refine_heatmap: bool = False,
+        border: BorderMode = "replicate",
+    ) -> None:
+        if session is None:
+            if model not in MODEL_NAMES:
+                raise InputError(
+                    f"model={model!r} is not a pose landmark model: choose one of "
+                    f"{', '.join(MODEL_NAMES)}"
+                )
+            from posekit.models import load_session
+
+            session = load_session(MODEL_NAMES[model], num_threads=num_threads)
+        self.session: ModelRunner = session
+        self.refine_heatmap = bool(refine_heatmap)
+        size = LANDMARK_INPUT_SIZE
+        self.input_size = (size, size)
+        self._cropper = RoiCropper(size, size, border=border)
+        self._tensor = np.empty((1, size, size, 3), np.float32)
+
+    def crop(self, frame: Frame, roi: RotatedRect) -> NDArray[np.float32]:
+        """The model input for ``roi``: ``(1, 256, 256, 3)`` RGB float32 in ``[0, 1]``.
+
+        The returned array is an internal buffer, overwritten by the next call.
+        """
+        pixels = self._cropper.crop(frame.pixels, roi)
+        return crop_to_tensor(pixels, frame.color, self._tensor, scale=1.0 / 255.0, offset=0.0)
+
+    def infer(self, tensor: NDArray[np.float32], *, segmentation: bool = False) -> LandmarkTensors:
+        """Run the model, requesting only the outputs that will be used."""
+        names = [_OUT_LANDMARKS, _OUT_PRESENCE, _OUT_WORLD]
+        if self.refine_heatmap:
+            names.append(_OUT_HEATMAP)
+        if segmentation:
+            names.append(_OUT_SEGMENTATION)
+        outs = self.session.run_outputs(names, {_INPUT_NAME: tensor})
+        if len(outs) != len(names):
+            raise ModelError(
+                f"the landmark session returned {len(outs)} outputs for {len(names)} requested "
+                f"({names}): use a pose_landmark_* model (posekit.models.load_session)"
+            )
+        got = dict(zip(names, outs, strict=True))
+        heat = got.get(_OUT_HEATMAP)
+        seg = got.get(_OUT_SEGMENTATION)
+        return LandmarkTensors(
+            landmarks=np.asarray(got[_OUT_LANDMARKS], np.float32).reshape(NUM_MODEL_LANDMARKS, 5),
+            presence=float(np.asarray(got[_OUT_PRESENCE]).reshape(-1)[0]),
+            world=np.asarray(got[_OUT_WORLD], np.float32).reshape(NUM_MODEL_LANDMARKS, 3),
+            heatmap=None if heat is None else np.asarray(heat, np.float32)[0],
+            segmentation=None if seg is None else np.asarray(seg, np.float32)[0, :, :, 0],
+        )
+
+    def decode(
+        self, raw: LandmarkTensors, roi: RotatedRect, image_size: tuple[int, int]
+    ) -> LandmarkEstimate:
+        """Project raw outputs for ``roi`` into an image of ``image_size`` = (width, height)."""
+        size = self.input_size
+        lm = raw.landmarks
+        xy = lm[:, :2]
+        if self.refine_heatmap and raw.heatmap is not None:
+            xy = refine_from_heatmap(xy / np.float32(size[0]), raw.heatmap) * np.float32(size[0])
+        m = roi.crop_to_image(size).astype(np.float32)
+        points = np.empty((NUM_MODEL_LANDMARKS, 3), np.float32)
+        points[:, :2] = xy @ m[:, :2].T + m[:, 2]
+        points[:, 2] = lm[:, 2] * np.float32(roi.width / size[0])
+        vis = _sigmoid(lm[:NUM_BODY_LANDMARKS, 3])
+        pres = _sigmoid(lm[:NUM_BODY_LANDMARKS, 4])
+        c, s = np.float32(np.cos(roi.rotation)), np.float32(np.sin(roi.rotation))
+        w = raw.world[:NUM_BODY_LANDMARKS]
+        world = np.empty((NUM_BODY_LANDMARKS, 3), np.float32)
+        world[:, 0] = c * w[:, 0] - s * w[:, 1]
+        world[:, 1] = s * w[:, 0] + c * w[:, 1]
+        world[:, 2] = w[:, 2]
+        mask = None
+        if raw.segmentation is not None:
+            mask = np.asarray(
+                cv2.warpAffine(
+                    _sigmoid(raw.segmentation),
+                    roi.crop_to_image(size),
+                    image_size,
+                    flags=cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_CONSTANT,
+                    borderValue=0.0,
+                ),
+                dtype=np.float32,
+            )
+        return LandmarkEstimate(
+            landmarks=points[:NUM_BODY_LANDMARKS],
+            visibility=vis,
+            presence=pres,
+            auxiliary=points[_AUX],
+            world=world,
+            score=raw.presence,
+            roi=roi,
+            segmentation=mask,
+        )
+
+    def estimate(
+        self, image: Frame | NDArray[np.uint8], roi: RotatedRect, *, segmentation: bool = False
+    ) -> LandmarkEstimate:
+        """Crop, infer and decode in one call (``image`` is a Frame or a BGR array)."""
+        frame = image if isinstance(image, Frame) else as_frame(image)
+        raw = self.infer(self.crop(frame, roi), segmentation=segmentation)
+        return self.decode(raw, roi, frame.size)

@@ -1,0 +1,217 @@
+"""Region of interest geometry: the rotated square the landmark model looks at.
+
+A :class:`RotatedRect` lives in image pixels (centre, width, height, rotation in radians,
+clockwise on screen because the image y axis points down). It is built from two alignment points
+exactly like MediaPipe's ``AlignmentPointsRectsCalculator`` + ``RectTransformationCalculator``:
+
+* centre = ``p0``; side = ``2 * |p1 - p0|``;
+* rotation = ``normalize(pi/2 - atan2(-(y1 - y0), x1 - x0))``, wrapped to ``[-pi, pi)``,
+  so an upright person (``p1`` straight above ``p0``) gives 0;
+* squared on the long side and scaled by 1.25 (pose landmark ROI).
+
+The detector's keypoints 0/1 (hip centre, body-size point) seed the first ROI; afterwards the
+landmark model's auxiliary landmarks 33/34 play the same roles.
+
+The crop follows MediaPipe's ``ImageToTensorCalculator`` (OpenCV path) pixel for pixel: the ROI
+corners are mapped onto the *edges* of the output tensor, i.e. crop pixel coordinate ``(u, v)``
+corresponds to image point ``centre + R(rotation) @ ((u / W - 0.5) * width,
+(v / H - 0.5) * height)``, sampled bilinearly. :meth:`RotatedRect.crop_to_image` is that affine
+map; its inverse sends image points into the crop. The detector letterbox is the same machinery
+applied to the whole image padded to a square (:meth:`RotatedRect.whole_image`).
+
+Example:
+    >>> import numpy as np
+    >>> from posekit.roi import RotatedRect
+    >>> r = RotatedRect.from_alignment_points((100.0, 200.0), (100.0, 120.0))  # upright
+    >>> (r.center_x, r.center_y, r.width, r.height, r.rotation)
+    (100.0, 200.0, 200.0, 200.0, 0.0)
+    >>> r.to_image(np.array([[0.0, 0.0], [256.0, 256.0]]), (256, 256)).tolist()
+    [[0.0, 100.0], [200.0, 300.0]]
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from posekit.errors import InputError
+
+__all__ = [
+    "POSE_ROI_SCALE",
+    "BorderMode",
+    "RoiCropper",
+    "RotatedRect",
+    "normalize_radians",
+]
+
+#: Enlargement applied to the alignment-point square for the pose landmark model.
+POSE_ROI_SCALE = 1.25
+
+BorderMode = Literal["zero", "replicate"]
+_BORDERS = {"zero": cv2.BORDER_CONSTANT, "replicate": cv2.BORDER_REPLICATE}
+
+
+def normalize_radians(angle: float) -> float:
+    """Wrap ``angle`` to ``[-pi, pi)`` (MediaPipe's ``NormalizeRadians``).
+
+    >>> normalize_radians(3 * math.pi / 2) == -math.pi / 2
+    True
+    """
+    return angle - 2.0 * math.pi * math.floor((angle + math.pi) / (2.0 * math.pi))
+
+
+@dataclass(frozen=True, slots=True)
+class RotatedRect:
+    """A rectangle in image pixels, rotated by ``rotation`` radians about its centre.
+
+    >>> RotatedRect(10.0, 20.0, 4.0, 2.0, 0.0).corners().tolist()
+    [[8.0, 19.0], [12.0, 19.0], [12.0, 21.0], [8.0, 21.0]]
+    """
+
+    center_x: float
+    center_y: float
+    width: float
+    height: float
+    rotation: float = 0.0
+
+    @classmethod
+    def from_alignment_points(
+        cls,
+        center: ArrayLike,
+        scale_point: ArrayLike,
+        *,
+        scale: float = POSE_ROI_SCALE,
+        target_angle: float = math.pi / 2,
+    ) -> RotatedRect:
+        """ROI from a centre point and a size/rotation point, in pixels (see module docstring).
+
+        ``scale=1.0`` gives the raw alignment square (MediaPipe's object-scale ROI for smoothing).
+        """
+        x0, y0 = (float(v) for v in np.asarray(center, dtype=np.float64).reshape(2))
+        x1, y1 = (float(v) for v in np.asarray(scale_point, dtype=np.float64).reshape(2))
+        side = 2.0 * math.hypot(x1 - x0, y1 - y0)
+        rotation = normalize_radians(target_angle - math.atan2(-(y1 - y0), x1 - x0))
+        # Square on the long side is a no-op here (width == height) but kept for clarity.
+        return cls(x0, y0, side * scale, side * scale, rotation)
+
+    @classmethod
+    def whole_image(cls, width: int, height: int, aspect: float = 1.0) -> RotatedRect:
+        """The full image, padded symmetrically to ``aspect`` (= height / width of the tensor).
+
+        This is MediaPipe's keep-aspect-ratio letterbox: the image is centred and the extra
+        area is border (zeros).
+
+        >>> RotatedRect.whole_image(640, 480)
+        RotatedRect(center_x=320.0, center_y=240.0, width=640.0, height=640.0, rotation=0.0)
+        """
+        return cls(width / 2.0, height / 2.0, float(width), float(height)).padded_to_aspect(aspect)
+
+    def padded_to_aspect(self, aspect: float) -> RotatedRect:
+        """Grow width or height so ``height / width == aspect`` (MediaPipe ``PadRoi``)."""
+        if self.width <= 0 or self.height <= 0:
+            raise InputError(f"ROI width and height must be > 0, got {self}")
+        if aspect > self.height / self.width:
+            return RotatedRect(
+                self.center_x, self.center_y, self.width, self.width * aspect, self.rotation
+            )
+        return RotatedRect(
+            self.center_x, self.center_y, self.height / aspect, self.height, self.rotation
+        )
+
+    @property
+    def object_scale(self) -> float:
+        """Mean of width and height in pixels (MediaPipe's ``GetObjectScale``)."""
+        return 0.5 * (self.width + self.height)
+
+    def crop_to_image(self, crop_size: tuple[int, int]) -> NDArray[np.float64]:
+        """Affine ``(2, 3)`` matrix sending crop pixel coordinates to image pixel coordinates.
+
+        ``crop_size`` is ``(width, height)`` of the model input. Crop coordinate 0 and
+        ``crop_size`` are the ROI's edges (MediaPipe convention).
+        """
+        cw, ch = crop_size
+        c = math.cos(self.rotation)
+        s = math.sin(self.rotation)
+        w, h = self.width, self.height
+        return np.array(
+            [
+                [w * c / cw, -h * s / ch, self.center_x - 0.5 * w * c + 0.5 * h * s],
+                [w * s / cw, h * c / ch, self.center_y - 0.5 * w * s - 0.5 * h * c],
+            ],
+            dtype=np.float64,
+        )
+
+    def image_to_crop(self, crop_size: tuple[int, int]) -> NDArray[np.float64]:
+        """Affine ``(2, 3)`` matrix sending image pixel coordinates to crop pixel coordinates."""
+        return np.asarray(cv2.invertAffineTransform(self.crop_to_image(crop_size)), np.float64)
+
+    def to_image(self, points: ArrayLike, crop_size: tuple[int, int]) -> NDArray[np.float64]:
+        """Map ``(N, 2)`` crop pixel coordinates to image pixel coordinates."""
+        m = self.crop_to_image(crop_size)
+        p = np.asarray(points, dtype=np.float64)
+        return np.asarray(p @ m[:, :2].T + m[:, 2], dtype=np.float64)
+
+    def to_crop(self, points: ArrayLike, crop_size: tuple[int, int]) -> NDArray[np.float64]:
+        """Map ``(N, 2)`` image pixel coordinates to crop pixel coordinates."""
+        m = self.image_to_crop(crop_size)
+        p = np.asarray(points, dtype=np.float64)
+        return np.asarray(p @ m[:, :2].T + m[:, 2], dtype=np.float64)
+
+    def corners(self) -> NDArray[np.float64]:
+        """The 4 corners in image pixels: top-left, top-right, bottom-right, bottom-left
+        (as seen in the crop)."""
+        unit = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+        return self.to_image(unit, (1, 1))
+
+    def is_valid(self) -> bool:
+        """True when all fields are finite and the size is positive."""
+        vals = (self.center_x, self.center_y, self.width, self.height, self.rotation)
+        return all(math.isfinite(v) for v in vals) and self.width > 0 and self.height > 0
+
+
+class RoiCropper:
+    """Resample a :class:`RotatedRect` of an image into a fixed-size crop (bilinear).
+
+    The output buffer is allocated once and reused: the array returned by :meth:`crop` is
+    overwritten by the next call (copy it if you keep it).
+
+    Args:
+        width, height: crop size in pixels (the model input size).
+        border: ``"zero"`` (black outside the image, the detector letterbox) or ``"replicate"``
+            (edge pixels repeated: what MediaPipe's landmark graph uses, its default
+            ``BORDER_UNSPECIFIED``).
+
+    >>> import numpy as np
+    >>> img = np.full((100, 200, 3), 7, np.uint8)
+    >>> c = RoiCropper(32, 32, border="zero").crop(img, RotatedRect.whole_image(200, 100))
+    >>> c.shape, int(c[0, 0, 0]), int(c[16, 16, 0])
+    ((32, 32, 3), 0, 7)
+    """
+
+    def __init__(self, width: int, height: int, *, border: BorderMode = "zero") -> None:
+        if border not in _BORDERS:
+            raise InputError(f"border={border!r} is not supported: use 'zero' or 'replicate'")
+        self.size = (int(width), int(height))
+        self.border: BorderMode = border
+        self._buf = np.empty((int(height), int(width), 3), dtype=np.uint8)
+
+    def crop(self, pixels: NDArray[np.uint8], rect: RotatedRect) -> NDArray[np.uint8]:
+        """Return the crop of ``rect`` from ``pixels`` (``uint8 (H, W, 3)``) in the buffer."""
+        if not rect.is_valid():
+            raise InputError(f"cannot crop an invalid ROI {rect}: width/height must be > 0")
+        m = rect.crop_to_image(self.size)
+        cv2.warpAffine(
+            pixels,
+            m,
+            self.size,
+            dst=self._buf,
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=_BORDERS[self.border],
+            borderValue=(0, 0, 0),
+        )
+        return self._buf

@@ -1,0 +1,431 @@
+"""Single-person pose tracking: detector -> ROI -> landmarks -> filters, frame after frame.
+
+:class:`Tracker` is the heart of posekit. In **video** mode it runs MediaPipe's tracking loop:
+
+1. no ROI from the previous frame -> run the detector (:mod:`posekit.detector`) on the whole
+   frame and build the ROI from its keypoints 0/1 (:mod:`posekit.roi`);
+2. crop the ROI and run the landmark model (:mod:`posekit.landmarks`);
+3. pose presence below ``min_tracking_confidence`` -> the person is lost: no pose for this
+   frame, filters reset, the detector runs on the next frame;
+4. otherwise smooth the landmarks with MediaPipe's One Euro presets and the *real* timestamps
+   (:mod:`posekit.filters`) and predict the next ROI from the smoothed auxiliary points 33/34,
+   so the detector is skipped while tracking holds.
+
+In **image** mode every call runs the detector and nothing is smoothed: frames are independent.
+
+Timestamp policy (video mode): timestamps are seconds on any clock, and must strictly increase.
+``process(image)`` without a timestamp uses ``time.monotonic()``. A timestamp not later than the
+previous one raises :class:`~posekit.errors.TimestampError` naming both values and leaves the
+tracker untouched (same ROI, same filter state), so the caller can skip the frame and go on.
+:meth:`Tracker.reset` forgets the previous timestamp, the ROI and the filters. Image mode does
+not check timestamp order (it only records the value). :meth:`Tracker.stream` resets the tracker
+when it starts and takes timestamps from the source (see :mod:`posekit.source`).
+
+A tracker is not thread-safe: use one per thread / camera.
+
+Example:
+    >>> import posekit
+    >>> with posekit.Tracker() as t:  # doctest: +SKIP
+    ...     for r in t.stream("video.mp4"):
+    ...         print(r.index, r.pose)
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from posekit.detector import Detection, ModelRunner, PoseDetector
+from posekit.errors import InputError, TimestampError
+from posekit.filters import (
+    AUXILIARY_LANDMARKS,
+    IMAGE_LANDMARKS,
+    VISIBILITY_ALPHA,
+    WORLD_LANDMARKS,
+    LandmarksSmoother,
+)
+from posekit.image import as_frame
+from posekit.landmarks import MODEL_NAMES, LandmarkModel
+from posekit.pose import Pose
+from posekit.roi import BorderMode, RotatedRect
+from posekit.source import FrameSource, open_source
+
+__all__ = ["FrameResult", "Timings", "Tracker", "TrackingState"]
+
+logger = logging.getLogger(__name__)
+
+_MODEL_ALIASES = {"lite": "lite", "full": "full", "heavy": "heavy", "0": "lite", "1": "full"}
+_MODEL_ALIASES.update({"2": "heavy"})
+_MODEL_ALIASES.update({v: k for k, v in MODEL_NAMES.items()})
+
+
+class TrackingState(enum.Enum):
+    """What happened on a frame.
+
+    * ``DETECTED``: the detector ran on this frame and the landmark model confirmed a pose.
+    * ``TRACKING``: the pose was found in the ROI predicted from the previous frame (the
+      detector was skipped).
+    * ``LOST``: no pose on this frame (the detector found nobody, or the pose presence fell
+      below ``min_tracking_confidence``); in video mode the next frame runs the detector.
+    """
+
+    DETECTED = "detected"
+    TRACKING = "tracking"
+    LOST = "lost"
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    """Milliseconds spent on one frame, by stage (0 for a stage that did not run)."""
+
+    detector_ms: float = 0.0
+    crop_ms: float = 0.0
+    landmark_ms: float = 0.0
+    decode_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class FrameResult:
+    """The outcome of one frame.
+
+    Attributes:
+        pose: the tracked :class:`~posekit.pose.Pose` (pixels of this frame), or None.
+        state: see :class:`TrackingState`.
+        timestamp: seconds (the caller's, the source's or ``time.monotonic()``).
+        index: 0-based frame number (per stream, or per tracker for :meth:`Tracker.process`).
+        roi: the region the landmark model looked at, or None when it did not run.
+        detection: the detector's person when the detector ran and found one, else None.
+        segmentation: ``(H, W)`` float32 person probability when enabled and a pose was found.
+        frame: the source frame (only from :meth:`Tracker.stream`; None from ``process``).
+        timings: per-stage milliseconds.
+    """
+
+    pose: Pose | None
+    state: TrackingState
+    timestamp: float
+    index: int
+    roi: RotatedRect | None = None
+    detection: Detection | None = None
+    segmentation: NDArray[np.float32] | None = None
+    frame: NDArray[Any] | None = None
+    timings: Timings = Timings()
+
+    @property
+    def has_pose(self) -> bool:
+        """True when a pose was found on this frame."""
+        return self.pose is not None
+
+
+Mode = Literal["video", "image"]
+
+
+class Tracker:
+    """Track one person's 33 BlazePose landmarks in a video, a camera feed or single images.
+
+    Args:
+        model: landmark model complexity: ``"lite"``, ``"full"`` (default) or ``"heavy"``.
+        mode: ``"video"`` (tracking + smoothing, timestamps must increase) or ``"image"``
+            (independent frames: detector every call, no smoothing).
+        smooth: smooth landmarks, world landmarks and visibility (video mode).
+        segmentation: also return a person mask per frame (costs a model output + a warp).
+        min_detection_confidence: detector score threshold in ``[0, 1]``.
+        min_tracking_confidence: pose presence below this ends tracking, in ``[0, 1]``.
+        num_threads: onnxruntime threads per model (None: posekit's default).
+        refine_heatmap: refine x/y with the landmark heatmap (MediaPipe's graph does; costs an
+            extra model output, a little more accurate).
+        detector_session, landmark_session: inject model runners (tests, custom providers);
+            by default they are loaded with ``posekit.models.load_session``.
+        border: pixels outside the frame in the landmark crop (``"replicate"``: MediaPipe).
+
+    Example:
+        >>> import numpy as np, posekit
+        >>> with posekit.Tracker(mode="image") as t:  # doctest: +SKIP
+        ...     r = t.process(np.zeros((480, 640, 3), np.uint8))
+        ...     r.state, r.pose
+        (<TrackingState.LOST: 'lost'>, None)
+        >>> with posekit.Tracker() as t:  # doctest: +SKIP
+        ...     for r in t.stream("video.mp4"):
+        ...         print(r.index, r.pose)
+    """
+
+    def __init__(
+        self,
+        model: str = "full",
+        mode: Mode = "video",
+        smooth: bool = True,
+        segmentation: bool = False,
+        min_detection_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+        num_threads: int | None = None,
+        refine_heatmap: bool = False,
+        *,
+        detector_session: ModelRunner | None = None,
+        landmark_session: ModelRunner | None = None,
+        border: BorderMode = "replicate",
+    ) -> None:
+        complexity = _MODEL_ALIASES.get(str(model).lower())
+        if complexity is None:
+            raise InputError(
+                f"model={model!r} is unknown: choose 'lite', 'full' (default) or 'heavy'"
+            )
+        if mode not in ("video", "image"):
+            raise InputError(f"mode={mode!r} is unknown: choose 'video' or 'image'")
+        for name, value in (
+            ("min_detection_confidence", min_detection_confidence),
+            ("min_tracking_confidence", min_tracking_confidence),
+        ):
+            if not 0.0 <= float(value) <= 1.0:
+                raise InputError(f"{name}={value} is outside [0, 1]: pass a probability")
+        self.model = complexity
+        self.mode: Mode = mode
+        self.smooth = bool(smooth)
+        self.segmentation = bool(segmentation)
+        self.min_tracking_confidence = float(min_tracking_confidence)
+        self.detector = PoseDetector(
+            detector_session,
+            min_detection_confidence=min_detection_confidence,
+            num_threads=num_threads,
+        )
+        self.landmarks = LandmarkModel(
+            landmark_session,
+            model=complexity,
+            num_threads=num_threads,
+            refine_heatmap=refine_heatmap,
+            border=border,
+        )
+        self._image_smoother = LandmarksSmoother(IMAGE_LANDMARKS, visibility_alpha=VISIBILITY_ALPHA)
+        self._world_smoother = LandmarksSmoother(WORLD_LANDMARKS, visibility_alpha=None)
+        self._aux_smoother = LandmarksSmoother(AUXILIARY_LANDMARKS, visibility_alpha=None)
+        self._sources: list[FrameSource] = []
+        #: How many times the detector has run (since construction).
+        self.detector_runs = 0
+        #: How many frames have been processed (since construction).
+        self.frames_processed = 0
+        self.reset()
+
+    # ------------------------------------------------------------------ state
+    def reset(self) -> None:
+        """Forget the tracked person, the filters and the last timestamp."""
+        self._next_roi: RotatedRect | None = None
+        self._last_ts: float | None = None
+        self._index = 0
+        self._reset_filters()
+
+    def _reset_filters(self) -> None:
+        self._image_smoother.reset()
+        self._world_smoother.reset()
+        self._aux_smoother.reset()
+
+    @property
+    def is_tracking(self) -> bool:
+        """True when the next frame will reuse the ROI from the last landmarks."""
+        return self._next_roi is not None
+
+    # ------------------------------------------------------------------ per frame
+    def process(
+        self, image: NDArray[Any], timestamp: float | None = None, color: str = "bgr"
+    ) -> FrameResult:
+        """Find the pose in one frame.
+
+        Args:
+            image: ``uint8 (H, W, 3)`` (or grayscale / 4-channel, see :mod:`posekit.image`).
+            timestamp: seconds; must increase in video mode (see the module docstring).
+                None: ``time.monotonic()``.
+            color: ``"bgr"`` (OpenCV) or ``"rgb"``.
+
+        Raises:
+            InputError: the image is unusable.
+            TimestampError: video mode and ``timestamp`` is not after the previous one.
+        """
+        return self._process(image, timestamp, color, None, None)
+
+    def _check_timestamp(self, timestamp: float | None) -> float:
+        ts = time.monotonic() if timestamp is None else float(timestamp)
+        if not math.isfinite(ts):
+            raise TimestampError(f"timestamp {timestamp!r} is not a finite number of seconds")
+        if self.mode == "video" and self._last_ts is not None and ts <= self._last_ts:
+            raise TimestampError(
+                f"timestamp {ts:.6f} s is not later than the previous frame's {self._last_ts:.6f}"
+                " s: video-mode timestamps must strictly increase (pass real capture times in "
+                "seconds, skip the frame, or call reset() to start a new sequence)"
+            )
+        return ts
+
+    def _process(
+        self,
+        image: NDArray[Any],
+        timestamp: float | None,
+        color: str,
+        index: int | None,
+        keep: NDArray[Any] | None,
+    ) -> FrameResult:
+        t_start = time.perf_counter()
+        frame = as_frame(image, color)
+        ts = self._check_timestamp(timestamp)
+        # From here on the frame is accepted: state may change.
+        self._last_ts = ts
+        idx = self._index if index is None else index
+        self._index = idx + 1
+        self.frames_processed += 1
+
+        detection: Detection | None = None
+        det_ms = 0.0
+        roi = self._next_roi if self.mode == "video" else None
+        state = TrackingState.TRACKING
+        if roi is None:
+            t0 = time.perf_counter()
+            detection = self.detector.detect_one(frame)
+            self.detector_runs += 1
+            det_ms = (time.perf_counter() - t0) * 1e3
+            state = TrackingState.DETECTED
+            if detection is not None:
+                roi = detection.roi()
+                if not roi.is_valid():
+                    roi = None
+            if roi is None:
+                return self._lost(ts, idx, None, detection, keep, t_start, det_ms)
+
+        t0 = time.perf_counter()
+        tensor = self.landmarks.crop(frame, roi)
+        t1 = time.perf_counter()
+        raw = self.landmarks.infer(tensor, segmentation=self.segmentation)
+        t2 = time.perf_counter()
+        crop_ms, lm_ms = (t1 - t0) * 1e3, (t2 - t1) * 1e3
+        if not raw.presence >= self.min_tracking_confidence:
+            return self._lost(ts, idx, roi, detection, keep, t_start, det_ms, crop_ms, lm_ms)
+
+        est = self.landmarks.decode(raw, roi, frame.size)
+        points = est.landmarks
+        world = est.world
+        visibility = est.visibility
+        if self.mode == "video":
+            aux_rect = RotatedRect.from_alignment_points(
+                est.auxiliary[0, :2], est.auxiliary[1, :2], scale=1.0
+            )
+            scale = aux_rect.object_scale
+            aux = self._aux_smoother(est.auxiliary, ts, object_scale=scale).points
+            next_roi = RotatedRect.from_alignment_points(aux[0, :2], aux[1, :2])
+            self._next_roi = next_roi if next_roi.is_valid() else None
+            if self.smooth:
+                sm = self._image_smoother(points, ts, object_scale=scale, visibility=visibility)
+                points = sm.points
+                visibility = sm.visibility if sm.visibility is not None else visibility
+                world = self._world_smoother(world, ts).points
+        pose = Pose(
+            np.ascontiguousarray(points[:, :2]),
+            np.ascontiguousarray(points[:, 2]),
+            np.clip(visibility, 0.0, 1.0),
+            est.presence,
+            score=min(max(est.score, 0.0), 1.0),
+            world=world,
+            image_size=frame.size,
+        )
+        t3 = time.perf_counter()
+        return FrameResult(
+            pose=pose,
+            state=state,
+            timestamp=ts,
+            index=idx,
+            roi=roi,
+            detection=detection,
+            segmentation=est.segmentation,
+            frame=keep,
+            timings=Timings(det_ms, crop_ms, lm_ms, (t3 - t2) * 1e3, (t3 - t_start) * 1e3),
+        )
+
+    def _lost(
+        self,
+        ts: float,
+        idx: int,
+        roi: RotatedRect | None,
+        detection: Detection | None,
+        keep: NDArray[Any] | None,
+        t_start: float,
+        det_ms: float,
+        crop_ms: float = 0.0,
+        lm_ms: float = 0.0,
+    ) -> FrameResult:
+        self._next_roi = None
+        self._reset_filters()
+        total = (time.perf_counter() - t_start) * 1e3
+        return FrameResult(
+            pose=None,
+            state=TrackingState.LOST,
+            timestamp=ts,
+            index=idx,
+            roi=roi,
+            detection=detection,
+            frame=keep,
+            timings=Timings(det_ms, crop_ms, lm_ms, 0.0, total),
+        )
+
+    # ------------------------------------------------------------------ streams
+    def stream(
+        self,
+        source: Any,
+        *,
+        fps: float | None = None,
+        strict: bool = False,
+        color: str = "bgr",
+    ) -> Iterator[FrameResult]:
+        """Yield a :class:`FrameResult` (with ``.frame``) for every frame of ``source``.
+
+        ``source``: a camera index, a video path or URL, a ``cv2.VideoCapture``, an iterable of
+        frames or of ``(frame, timestamp_seconds)`` pairs, or a
+        :class:`~posekit.source.FrameSource`. ``fps`` times bare frames from an iterable;
+        ``strict`` turns a mid-stream source failure into :class:`~posekit.errors.SourceError`
+        (default: the stream ends, see :mod:`posekit.source`).
+
+        The tracker is reset first. A capture the tracker opened is released when the stream
+        ends, when the consumer breaks out of the loop (the generator is closed), or at
+        :meth:`close`.
+
+        Raises:
+            SourceError: the source cannot be opened (or fails, with ``strict=True``).
+            TimestampError: ``(frame, timestamp)`` pairs whose timestamps do not increase.
+        """
+        src = open_source(source, fps=fps, strict=strict)
+        src.open()
+        self._sources.append(src)
+        self.reset()
+        try:
+            for item in src:
+                yield self._process(item.image, item.timestamp, color, item.index, item.image)
+        finally:
+            src.release()
+            if src in self._sources:
+                self._sources.remove(src)
+
+    # ------------------------------------------------------------------ lifetime
+    def close(self) -> None:
+        """Release every capture opened by :meth:`stream` and reset the tracker."""
+        while self._sources:
+            self._sources.pop().release()
+        self.reset()
+
+    def __enter__(self) -> Tracker:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"Tracker(model={self.model!r}, mode={self.mode!r}, smooth={self.smooth}, "
+            f"segmentation={self.segmentation}, tracking={self.is_tracking})"
+        )

@@ -1,0 +1,436 @@
+"""Tracker (posekit.tracker): the tracking state machine with fake models, timestamps, streams,
+and end-to-end checks with the real models on the squat videos."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from conftest import DATA, PEER_DATA
+
+from posekit.detector import ssd_anchors
+from posekit.errors import InputError, SourceError, TimestampError
+from posekit.roi import RotatedRect
+from posekit.tracker import FrameResult, Tracker, TrackingState
+
+SQUAT = DATA / "videos" / "squat_workouttracker_17.mp4"
+
+
+# ----------------------------------------------------------------------------- fakes
+class FakeDetectorRunner:
+    """One person whose hip centre is at tensor (0.5, 0.6), size point 0.25 above it."""
+
+    def __init__(self, found: bool = True) -> None:
+        self.found = found
+        self.calls = 0
+
+    def run_outputs(
+        self, output_names: Sequence[str], feeds: Mapping[str, np.ndarray]
+    ) -> list[np.ndarray]:
+        self.calls += 1
+        a = ssd_anchors()[1000]
+        reg = np.zeros((1, 2254, 12), np.float32)
+        dx, dy = (0.5 - a[0]) * 224, (0.6 - a[1]) * 224
+        reg[0, 1000, :4] = [dx, dy, 20, 20]
+        reg[0, 1000, 4:8] = [dx, dy, dx, dy - 56]
+        logits = np.full((1, 2254, 1), -20.0, np.float32)
+        if self.found:
+            logits[0, 1000, 0] = 6.0
+        return [{"Identity": reg, "Identity_1": logits}[n] for n in output_names]
+
+
+class FakeLandmarkRunner:
+    """Landmarks in crop pixels; aux points put the next ROI where this one was.
+
+    ``presences`` gives the pose presence per call (the last value repeats); ``jitter`` adds
+    seeded noise to the body landmarks.
+    """
+
+    def __init__(self, presences: Sequence[float] = (0.95,), jitter: float = 0.0) -> None:
+        self.presences = list(presences)
+        self.jitter = jitter
+        self.calls = 0
+        self.rng = np.random.default_rng(0)
+
+    def run_outputs(
+        self, output_names: Sequence[str], feeds: Mapping[str, np.ndarray]
+    ) -> list[np.ndarray]:
+        p = self.presences[min(self.calls, len(self.presences) - 1)]
+        self.calls += 1
+        raw = np.zeros((39, 5), np.float32)
+        raw[:, 0] = np.linspace(60, 200, 39)
+        raw[:, 1] = np.linspace(30, 230, 39)
+        raw[:33, :2] += self.rng.normal(0, self.jitter, (33, 2)) if self.jitter else 0.0
+        raw[:, 3:] = 5.0
+        # aux: centre of the crop and a point 1/(2*1.25) of the side above it: same ROI again
+        raw[33, :2] = (128, 128)
+        raw[34, :2] = (128, 128 - 256 / 2.5)
+        out = {
+            "Identity": raw.reshape(1, 195),
+            "Identity_1": np.array([[p]], np.float32),
+            "Identity_2": np.zeros((1, 256, 256, 1), np.float32),
+            "Identity_3": np.zeros((1, 64, 64, 39), np.float32),
+            "Identity_4": np.zeros((1, 117), np.float32),
+        }
+        return [out[n] for n in output_names]
+
+
+def fake_tracker(**kw: Any) -> tuple[Tracker, FakeDetectorRunner, FakeLandmarkRunner]:
+    det = kw.pop("det", FakeDetectorRunner())
+    lm = kw.pop("lm", FakeLandmarkRunner())
+    return Tracker(detector_session=det, landmark_session=lm, **kw), det, lm
+
+
+FRAME = np.zeros((480, 640, 3), np.uint8)
+
+
+# ----------------------------------------------------------------------------- state machine
+def test_detector_runs_once_then_tracks() -> None:
+    t, det, lm = fake_tracker()
+    states = [t.process(FRAME, i / 30).state for i in range(5)]
+    assert states == [TrackingState.DETECTED] + [TrackingState.TRACKING] * 4
+    assert det.calls == 1 == t.detector_runs
+    assert lm.calls == 5
+
+
+def test_low_presence_loses_the_person_and_redetects_next_frame() -> None:
+    t, det, _ = fake_tracker(lm=FakeLandmarkRunner([0.9, 0.9, 0.2, 0.9, 0.9]))
+    results = [t.process(FRAME, i / 30) for i in range(5)]
+    assert [r.state for r in results] == [
+        TrackingState.DETECTED,
+        TrackingState.TRACKING,
+        TrackingState.LOST,
+        TrackingState.DETECTED,
+        TrackingState.TRACKING,
+    ]
+    lost = results[2]
+    assert lost.pose is None and lost.roi is not None and not lost.has_pose
+    assert det.calls == 2
+    assert results[3].detection is not None and results[4].detection is None
+
+
+def test_nobody_found() -> None:
+    t, det, lm = fake_tracker(det=FakeDetectorRunner(found=False))
+    for i in range(3):
+        r = t.process(FRAME, float(i))
+        assert r.state is TrackingState.LOST and r.roi is None and r.detection is None
+    assert det.calls == 3 and lm.calls == 0
+
+
+def test_threshold_is_configurable() -> None:
+    t, _, _ = fake_tracker(lm=FakeLandmarkRunner([0.6]), min_tracking_confidence=0.7)
+    assert t.process(FRAME, 0.0).state is TrackingState.LOST
+
+
+def test_next_roi_comes_from_auxiliary_points() -> None:
+    t, _, _ = fake_tracker(smooth=False)
+    first = t.process(FRAME, 0.0)
+    second = t.process(FRAME, 0.04)
+    assert first.roi is not None and second.roi is not None
+    # aux points were placed so that the ROI is reproduced exactly
+    for a, b in zip(dataclasses.astuple(first.roi), dataclasses.astuple(second.roi), strict=True):
+        assert a == pytest.approx(b, abs=1e-3)
+    # and it is the detection's ROI: hip centre at tensor (0.5, 0.6) of a 640-wide letterbox
+    assert (first.roi.center_x, first.roi.center_y) == pytest.approx(
+        (320, 0.6 * 640 - 80), abs=1e-2
+    )
+    assert first.roi.width == pytest.approx(2 * 0.25 * 640 * 1.25, rel=1e-4)
+
+
+def test_image_mode_detects_every_frame_and_does_not_smooth() -> None:
+    t, det, _ = fake_tracker(mode="image", lm=FakeLandmarkRunner(jitter=3.0))
+    ref, _, _ = fake_tracker(mode="image", lm=FakeLandmarkRunner(jitter=3.0))
+    for ts in (5.0, 1.0, 1.0):  # order does not matter in image mode
+        r = t.process(FRAME, ts)
+        assert r.state is TrackingState.DETECTED
+    assert det.calls == 3
+    # no smoothing: an image-mode result equals a fresh single call on the same raw output
+    t.landmarks.session = FakeLandmarkRunner(jitter=3.0)
+    ref.landmarks.session = FakeLandmarkRunner(jitter=3.0)  # same seed: same raw output
+    a = t.process(FRAME, 9.0).pose
+    b = ref.process(FRAME, 9.0).pose
+    assert a is not None and b is not None and a.allclose(b)
+
+
+def test_smoothing_reduces_jitter_and_can_be_disabled() -> None:
+    def spread(smooth: bool) -> float:
+        t, _, _ = fake_tracker(smooth=smooth, lm=FakeLandmarkRunner(jitter=0.3))
+        xs = [t.process(FRAME, i / 30).pose.xy[5, 0] for i in range(40)]  # type: ignore[union-attr]
+        return float(np.std(np.diff(xs)))
+
+    assert spread(True) < 0.5 * spread(False)
+
+
+def test_timestamp_error_names_both_values_and_leaves_state_untouched() -> None:
+    t, _, _ = fake_tracker(lm=FakeLandmarkRunner(jitter=2.0))
+    ref, _, _ = fake_tracker(lm=FakeLandmarkRunner(jitter=2.0))
+    for tr in (t, ref):
+        tr.process(FRAME, 1.0)
+        tr.process(FRAME, 2.0)
+    for bad in (2.0, 1.5):
+        with pytest.raises(TimestampError, match=rf"{bad:.6f} s.*2\.000000 s"):
+            t.process(FRAME, bad)
+    a, b = t.process(FRAME, 3.0), ref.process(FRAME, 3.0)
+    assert a.index == b.index == 2
+    assert a.state is b.state is TrackingState.TRACKING
+    assert a.pose is not None and b.pose is not None and a.pose.allclose(b.pose)
+
+
+def test_bad_frame_leaves_state_untouched() -> None:
+    t, _, _ = fake_tracker()
+    t.process(FRAME, 1.0)
+    with pytest.raises(InputError):
+        t.process(np.zeros((0, 3, 3), np.uint8), 2.0)
+    assert t.process(FRAME, 1.5).index == 1  # the bad frame did not consume 2.0 or an index
+
+
+def test_default_timestamps_are_monotonic_seconds() -> None:
+    t, _, _ = fake_tracker()
+    a, b = t.process(FRAME), t.process(FRAME)
+    assert 0 < b.timestamp - a.timestamp < 5
+
+
+def test_reset_forgets_tracking_and_time() -> None:
+    t, det, _ = fake_tracker()
+    t.process(FRAME, 10.0)
+    assert t.is_tracking
+    t.reset()
+    assert not t.is_tracking
+    assert t.process(FRAME, 0.0).state is TrackingState.DETECTED
+    assert det.calls == 2
+
+
+def test_grayscale_and_bgra_frames_are_accepted() -> None:
+    t, _, _ = fake_tracker()
+    assert t.process(np.zeros((480, 640), np.uint8), 0.0).has_pose
+    assert t.process(np.zeros((480, 640, 4), np.uint8), 0.1).has_pose
+
+
+def test_result_is_frozen_and_carries_timings() -> None:
+    t, _, _ = fake_tracker()
+    r = t.process(FRAME, 0.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.index = 5  # type: ignore[misc]
+    assert r.timings.total_ms >= r.timings.landmark_ms >= 0
+    assert r.timings.detector_ms > 0 and r.frame is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"model": "ultra"}, "model"),
+        ({"mode": "batch"}, "mode"),
+        ({"min_detection_confidence": 2.0}, "min_detection_confidence"),
+        ({"min_tracking_confidence": -0.1}, "min_tracking_confidence"),
+    ],
+)
+def test_bad_arguments(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(InputError, match=match):
+        fake_tracker(**kwargs)
+
+
+# ----------------------------------------------------------------------------- streams
+def test_stream_from_iterable() -> None:
+    t, _, _ = fake_tracker()
+    frames = [FRAME] * 4
+    results = list(t.stream(frames, fps=20.0))
+    assert [r.index for r in results] == [0, 1, 2, 3]
+    assert [r.timestamp for r in results] == pytest.approx([0.0, 0.05, 0.1, 0.15])
+    assert all(r.frame is FRAME for r in results)
+    # a second stream starts a new sequence (timestamps restart at 0 without error)
+    assert len(list(t.stream(frames, fps=20.0))) == 4
+
+
+def test_stream_of_pairs_with_bad_timestamps_raises() -> None:
+    t, _, _ = fake_tracker()
+    with pytest.raises(TimestampError):
+        list(t.stream([(FRAME, 0.0), (FRAME, 0.5), (FRAME, 0.5)]))
+
+
+class FakeCapture:
+    def __init__(self, n: int) -> None:
+        self.n, self.reads, self.released = n, 0, False
+
+    def isOpened(self) -> bool:
+        return not self.released
+
+    def read(self) -> tuple[bool, Any]:
+        if self.reads >= self.n:
+            return False, None
+        self.reads += 1
+        return True, FRAME
+
+    def get(self, prop: int) -> float:
+        return {cv2.CAP_PROP_FPS: 25.0, cv2.CAP_PROP_FRAME_COUNT: float(self.n)}.get(
+            prop, (self.reads - 1) * 40.0 if prop == cv2.CAP_PROP_POS_MSEC else 0.0
+        )
+
+    def release(self) -> None:
+        self.released = True
+
+
+def test_stream_releases_capture_it_opened_on_break_and_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caps: list[FakeCapture] = []
+
+    def factory(*args: Any) -> FakeCapture:
+        caps.append(FakeCapture(50))
+        return caps[-1]
+
+    monkeypatch.setattr("posekit.source.cv2.VideoCapture", factory)
+    (tmp_path / "v.mp4").write_bytes(b"x")
+    with Tracker(detector_session=FakeDetectorRunner(), landmark_session=FakeLandmarkRunner()) as t:
+        for r in t.stream(tmp_path / "v.mp4"):
+            assert r.timestamp == pytest.approx(r.index * 0.04)
+            if r.index == 3:
+                break
+        assert caps[0].released
+        gen = t.stream(str(tmp_path / "v.mp4"))
+        next(gen)
+        assert not caps[1].released
+    assert caps[1].released  # the context manager closed the stream left open
+
+
+def test_stream_does_not_release_a_capture_it_was_given() -> None:
+    cap = FakeCapture(3)
+    t, _, _ = fake_tracker()
+    assert len(list(t.stream(cap))) == 3
+    assert not cap.released
+
+
+def test_stream_source_errors() -> None:
+    t, _, _ = fake_tracker()
+    with pytest.raises(SourceError, match="does not exist"):
+        next(t.stream("/nonexistent/video.mp4"))
+
+
+# ----------------------------------------------------------------------------- real models
+@pytest.fixture(scope="session")
+def real_sessions(models_src: Path) -> tuple[Any, Any]:
+    from posekit.models import install, load_session
+
+    install(["pose_detection", "pose_landmark_full"], source=models_src, progress=False)
+    return load_session("pose_detection", num_threads=2), load_session(
+        "pose_landmark_full", num_threads=2
+    )
+
+
+class CountingRunner:
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.calls = inner, 0
+
+    def run_outputs(
+        self, names: Sequence[str], feeds: Mapping[str, np.ndarray]
+    ) -> list[np.ndarray]:
+        self.calls += 1
+        return list(self.inner.run_outputs(names, feeds))
+
+
+def knee_angle(xy: np.ndarray, hip: int, knee: int, ankle: int) -> float:
+    a, b = xy[hip] - xy[knee], xy[ankle] - xy[knee]
+    return math.degrees(math.acos(float(np.dot(a, b) / np.linalg.norm(a) / np.linalg.norm(b))))
+
+
+@pytest.fixture(scope="module")
+def squat_run(real_sessions: tuple[Any, Any]) -> tuple[list[FrameResult], int]:
+    det = CountingRunner(real_sessions[0])
+    with Tracker(detector_session=det, landmark_session=real_sessions[1]) as t:
+        results = list(t.stream(SQUAT))
+    return results, det.calls
+
+
+def test_squat_video_is_tracked_on_nearly_every_frame(squat_run: Any) -> None:
+    results, detector_calls = squat_run
+    labels = json.loads((DATA / "videos" / "labels.json").read_text())[SQUAT.name]
+    assert len(results) == labels["frames"]
+    assert sum(r.has_pose for r in results) >= 0.95 * len(results)
+    # the detector runs on the first frame and only after a frame without a pose
+    expected = 1 + sum(1 for r in results[:-1] if r.state is TrackingState.LOST)
+    assert detector_calls == expected <= 3
+    assert [r.index for r in results] == list(range(len(results)))
+    np.testing.assert_allclose(
+        [r.timestamp for r in results], np.arange(len(results)) / 25.0, atol=1e-3
+    )
+
+
+def test_knee_angle_dips_at_the_labelled_bottom(squat_run: Any) -> None:
+    results, _ = squat_run
+    labels = json.loads((DATA / "videos" / "labels.json").read_text())[SQUAT.name]
+    (bottom,) = labels["rep_bottom_frames_approx"]
+    angles = np.array(
+        [
+            np.mean([knee_angle(r.pose.xy, 23, 25, 27), knee_angle(r.pose.xy, 24, 26, 28)])
+            if r.pose is not None
+            else np.nan
+            for r in results
+        ]
+    )
+    rep = slice(15, 100)  # the complete rep (frames 0-12 are the partial ascent)
+    low = 15 + int(np.nanargmin(angles[rep]))
+    assert abs(low - bottom) <= 8
+    assert angles[low] < 110 and np.nanmax(angles[20:40]) > 150
+
+
+def test_peer_video_first_seconds_have_a_pose(real_sessions: tuple[Any, Any]) -> None:
+    with Tracker(detector_session=real_sessions[0], landmark_session=real_sessions[1]) as t:
+        got = [r.has_pose for r in itertools.islice(t.stream(PEER_DATA / "squat_rohanx01.mp4"), 60)]
+    assert len(got) == 60 and all(got)
+
+
+def test_segmentation_mask_covers_the_person(real_sessions: tuple[Any, Any]) -> None:
+    cap = cv2.VideoCapture(str(SQUAT))
+    ok, frame = cap.read()
+    cap.release()
+    assert ok
+    with Tracker(
+        mode="image",
+        segmentation=True,
+        detector_session=real_sessions[0],
+        landmark_session=real_sessions[1],
+    ) as t:
+        r = t.process(frame)
+    assert r.pose is not None and r.segmentation is not None
+    mask = r.segmentation
+    assert mask.shape == frame.shape[:2]
+    hip = r.pose.xy[[23, 24]].mean(axis=0)
+    shoulder = r.pose.xy[[11, 12]].mean(axis=0)
+    torso_mid = ((hip + shoulder) / 2).round().astype(int)
+    assert mask[torso_mid[1], torso_mid[0]] > 0.5
+    assert float(mask[:20, :20].mean()) < 0.1
+
+
+def test_rotated_roi_tracks_a_rotated_video(real_sessions: tuple[Any, Any]) -> None:
+    cap = cv2.VideoCapture(str(SQUAT))
+    frames = []
+    for _ in range(10):
+        ok, f = cap.read()
+        assert ok
+        frames.append(cv2.rotate(f, cv2.ROTATE_90_COUNTERCLOCKWISE))
+    cap.release()
+    with Tracker(detector_session=real_sessions[0], landmark_session=real_sessions[1]) as t:
+        results = list(t.stream(frames, fps=25.0))
+    assert all(r.has_pose for r in results)
+    roi = results[-1].roi
+    assert isinstance(roi, RotatedRect)
+    assert roi.rotation == pytest.approx(-math.pi / 2, abs=0.5)  # body lies with head left
+
+
+def test_tracker_loads_its_own_models(real_sessions: tuple[Any, Any]) -> None:
+    """Without injected sessions the tracker asks the model manager (models installed above)."""
+    cap = cv2.VideoCapture(str(SQUAT))
+    ok, frame = cap.read()
+    cap.release()
+    assert ok
+    with Tracker(model="full", mode="image", num_threads=1) as t:
+        r = t.process(np.ascontiguousarray(frame[..., ::-1]), color="rgb")
+    assert r.state is TrackingState.DETECTED and r.pose is not None
+    assert r.pose.image_size == (frame.shape[1], frame.shape[0])
