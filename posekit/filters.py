@@ -23,6 +23,11 @@ Filters are vectorised: one call filters every element of ``values`` independent
 :data:`VISIBILITY_ALPHA` are MediaPipe's pose presets (``pose_landmark_filtering.pbtxt``);
 :class:`LandmarksSmoother` applies one preset to ``(N, 3)`` points plus their visibility.
 
+:class:`RelativeVelocityFilter` is MediaPipe's alternative "velocity filter". For whole poses,
+:class:`PoseSmoother` (a :class:`PoseFilter`, the plugin type of
+:class:`posekit.analyzers.Pipeline`) applies swappable :class:`Filter` strategies to a
+:class:`~posekit.pose.Pose` (pixels + depth, world landmarks, visibility).
+
 Example:
     >>> import numpy as np
     >>> from posekit.filters import OneEuroFilter
@@ -46,6 +51,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from posekit.errors import InputError
+from posekit.pose import Pose
 
 __all__ = [
     "AUXILIARY_LANDMARKS",
@@ -58,7 +64,11 @@ __all__ = [
     "LowPassFilter",
     "OneEuroFilter",
     "OneEuroParams",
+    "PoseFilter",
+    "PoseSmoother",
+    "RelativeVelocityFilter",
     "SmoothedLandmarks",
+    "pose_object_scale",
 ]
 
 logger = logging.getLogger(__name__)
@@ -294,3 +304,243 @@ class LandmarksSmoother:
                 else self._visibility(visibility, timestamp).astype(np.float32)
             )
         return SmoothedLandmarks(pts, vis)
+
+
+class RelativeVelocityFilter(Filter):
+    """MediaPipe's "velocity filter" (``relative_velocity_filter.cc``), vectorised.
+
+    A low-pass whose factor grows with the recent speed of each value:
+    ``alpha = 1 - 1 / (1 + velocity_scale * |velocity|)``, where ``velocity`` is the distance
+    travelled over the last up to ``window_size`` steps divided by their duration (seconds).
+    Older steps are left out once the summed duration would exceed ``(1 + n) / 30`` s for
+    ``n`` stored steps (MediaPipe assumes 30 fps). Distances are ``(x - x_prev) / scale`` when
+    ``scale`` (the object size) is given, which makes the filter translation invariant and
+    scale invariant (MediaPipe's ``kForceCurrentScale`` mode).
+
+    The first sample passes through (alpha 1); a timestamp not later than the previous one
+    passes the input through unfiltered and keeps the state; ``scale`` below
+    :data:`MIN_OBJECT_SCALE` passes the input through.
+
+    Args:
+        window_size: how many past steps enter the velocity (MediaPipe: 5).
+        velocity_scale: higher = less smoothing when moving (MediaPipe uses 10-20).
+
+    Example:
+        >>> f = RelativeVelocityFilter(window_size=5, velocity_scale=10.0)
+        >>> f([0.0], 0.0).tolist()
+        [0.0]
+        >>> v = 1.0 / 0.1; a = 1 - 1 / (1 + 10.0 * v)  # moved 1 in 0.1 s
+        >>> bool(abs(f([1.0], 0.1)[0] - a) < 1e-12)
+        True
+    """
+
+    #: MediaPipe's assumed longest useful duration of one window step (1/30 s).
+    MAX_STEP_DURATION = 1.0 / 30.0
+
+    def __init__(self, window_size: int = 5, velocity_scale: float = 10.0) -> None:
+        if isinstance(window_size, bool) or not isinstance(window_size, int) or window_size < 1:
+            raise InputError(f"window_size={window_size!r} must be an int >= 1 (MediaPipe: 5)")
+        if not (math.isfinite(velocity_scale) and velocity_scale > 0):
+            raise InputError(f"velocity_scale={velocity_scale!r} must be > 0 (MediaPipe: 10-20)")
+        self.window_size = window_size
+        self.velocity_scale = float(velocity_scale)
+        self._warned = False
+        self.reset()
+
+    def reset(self) -> None:
+        self._distances: list[NDArray[np.float64]] = []  # newest first
+        self._durations: list[float] = []
+        self._raw: NDArray[np.float64] | None = None
+        self._out: NDArray[np.float64] | None = None
+        self._t: float | None = None
+
+    def __call__(
+        self, values: ArrayLike, timestamp: float, scale: float | None = None
+    ) -> NDArray[np.float64]:
+        x = np.array(values, dtype=np.float64)
+        t = float(timestamp)
+        if self._raw is None or self._out is None or self._t is None:
+            self._raw, self._out, self._t = x.copy(), x.copy(), t
+            return x
+        if x.shape != self._raw.shape:
+            raise InputError(
+                f"the filter was fed shape {self._raw.shape} before and {x.shape} now: call "
+                "reset() before changing the number of values"
+            )
+        if t <= self._t:
+            if not self._warned:
+                logger.warning(
+                    "timestamp %.6f s is not later than the previous %.6f s: value passed "
+                    "through unfiltered",
+                    t,
+                    self._t,
+                )
+                self._warned = True
+            return x
+        if scale is not None and scale < MIN_OBJECT_SCALE:
+            return x
+        distance = x - self._raw
+        if scale is not None:
+            distance /= scale
+        duration = t - self._t
+        total_distance = distance.copy()
+        total_duration = duration
+        limit = (1 + len(self._durations)) * self.MAX_STEP_DURATION
+        for past_distance, past_duration in zip(self._distances, self._durations, strict=True):
+            if total_duration + past_duration > limit:
+                break
+            total_distance += past_distance
+            total_duration += past_duration
+        speed = np.abs(total_distance) / total_duration
+        alpha = 1.0 - 1.0 / (1.0 + self.velocity_scale * speed)
+        self._distances.insert(0, distance)
+        self._durations.insert(0, duration)
+        del self._distances[self.window_size :], self._durations[self.window_size :]
+        out: NDArray[np.float64] = self._out + alpha * (x - self._out)
+        self._raw, self._out, self._t = x, out, t
+        return np.array(out, dtype=np.float64)
+
+
+def pose_object_scale(pose: Pose) -> float:
+    """The object size (pixels) of a pose: the mean of its landmarks' bounding-box sides.
+
+    This is MediaPipe's ``GetObjectScale`` for landmarks without a ROI (the tracker itself uses
+    the auxiliary ROI, which the pose does not carry).
+
+    Example:
+        >>> import numpy as np
+        >>> xy = np.zeros((33, 2)); xy[1] = (100.0, 300.0)
+        >>> pose_object_scale(Pose(xy, np.zeros(33), np.ones(33), np.ones(33), score=1.0))
+        200.0
+    """
+    xy = pose.xy
+    extent = xy.max(axis=0) - xy.min(axis=0)
+    return float(extent[0] + extent[1]) * 0.5
+
+
+class PoseFilter(ABC):
+    """A stateful transform of a pose stream: ``filter(pose, timestamp) -> Pose``.
+
+    The plugin pipeline (:class:`posekit.analyzers.Pipeline`) calls every pose filter on each
+    frame's pose in order, and :meth:`reset` when the person is lost or a stream starts.
+    Write your own by implementing both methods.
+
+    Example:
+        >>> class Mirror(PoseFilter):
+        ...     def __call__(self, pose: Pose, timestamp: float) -> Pose:
+        ...         return pose.flipped()
+        ...     def reset(self) -> None:
+        ...         pass
+    """
+
+    @abstractmethod
+    def __call__(self, pose: Pose, timestamp: float) -> Pose:
+        """The transformed pose observed at ``timestamp`` seconds."""
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Forget all history (person lost, new stream)."""
+
+
+class PoseSmoother(PoseFilter):
+    """Smooth a whole :class:`~posekit.pose.Pose` with swappable :class:`Filter` strategies.
+
+    One strategy instance per stream: ``image`` filters the ``(33, 3)`` pixel ``[x, y, z]``,
+    ``world`` the metric world landmarks (when the pose has them), ``visibility`` the
+    visibilities (clipped to [0, 1] afterwards). ``None`` leaves that part unchanged; presence
+    and score are passed through. With ``scale_by_object`` the image strategy gets the pose's
+    object size (:func:`pose_object_scale`) as its ``scale``, so its speed is measured in object
+    sizes per second (MediaPipe's value scaling); the world strategy never gets a scale.
+
+    Pass a fresh strategy instance to each argument (they hold state). The constructors
+    :meth:`one_euro` and :meth:`relative_velocity` build MediaPipe's settings.
+
+    Example:
+        >>> import numpy as np
+        >>> smoother = PoseSmoother.one_euro()  # MediaPipe's pose presets
+        >>> swap = PoseSmoother(image=RelativeVelocityFilter(5, 10.0), world=None)
+        >>> xy = np.random.default_rng(0).uniform(0, 400, (33, 2))
+        >>> p = Pose(xy, np.zeros(33), np.ones(33), np.ones(33), score=1.0)
+        >>> smoother(p, 0.0) == p  # the first pose passes through
+        True
+        >>> q = smoother(Pose(xy + 5, np.zeros(33), np.ones(33), np.ones(33), score=1.0), 0.04)
+        >>> bool(np.all((q.xy > xy) & (q.xy < xy + 5)))
+        True
+    """
+
+    def __init__(
+        self,
+        image: Filter | None = None,
+        world: Filter | None = None,
+        visibility: Filter | None = None,
+        *,
+        scale_by_object: bool = True,
+    ) -> None:
+        strategies = [s for s in (image, world, visibility) if s is not None]
+        if len({id(s) for s in strategies}) != len(strategies):
+            raise InputError(
+                "PoseSmoother got the same filter instance twice: a filter holds the state of "
+                "one stream, pass a separate instance to image, world and visibility"
+            )
+        self.image = image
+        self.world = world
+        self.visibility = visibility
+        self.scale_by_object = bool(scale_by_object)
+
+    @classmethod
+    def one_euro(cls, derivative: Derivative = "raw") -> PoseSmoother:
+        """MediaPipe's pose smoothing: One Euro presets :data:`IMAGE_LANDMARKS` and
+        :data:`WORLD_LANDMARKS`, visibility low-pass :data:`VISIBILITY_ALPHA`."""
+        return cls(
+            IMAGE_LANDMARKS.make(derivative),
+            WORLD_LANDMARKS.make(derivative),
+            LowPassFilter(VISIBILITY_ALPHA),
+        )
+
+    @classmethod
+    def relative_velocity(cls, window_size: int = 5, velocity_scale: float = 10.0) -> PoseSmoother:
+        """The velocity-filter alternative for image and world landmarks (visibility low-pass
+        :data:`VISIBILITY_ALPHA`)."""
+        return cls(
+            RelativeVelocityFilter(window_size, velocity_scale),
+            RelativeVelocityFilter(window_size, velocity_scale),
+            LowPassFilter(VISIBILITY_ALPHA),
+        )
+
+    def reset(self) -> None:
+        for strategy in (self.image, self.world, self.visibility):
+            if strategy is not None:
+                strategy.reset()
+
+    def __call__(self, pose: Pose, timestamp: float) -> Pose:
+        xy: ArrayLike
+        z: ArrayLike
+        world: ArrayLike | None
+        visibility: ArrayLike
+        if self.image is None:
+            xy, z = pose.xy, pose.z
+        else:
+            scale = pose_object_scale(pose) if self.scale_by_object else None
+            xyz = self.image(pose.xyz, timestamp, scale)
+            xy, z = xyz[:, :2], xyz[:, 2]
+        world = pose.world
+        if world is not None and self.world is not None:
+            world = self.world(world, timestamp)
+        visibility = pose.visibility
+        if self.visibility is not None:
+            visibility = np.clip(self.visibility(visibility, timestamp), 0.0, 1.0)
+        return Pose(
+            xy,
+            z,
+            visibility,
+            pose.presence,
+            score=pose.score,
+            world=world,
+            image_size=pose.image_size,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"PoseSmoother(image={type(self.image).__name__}, world={type(self.world).__name__}, "
+            f"visibility={type(self.visibility).__name__}, scale_by_object={self.scale_by_object})"
+        )

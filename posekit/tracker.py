@@ -36,9 +36,9 @@ import enum
 import logging
 import math
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from types import TracebackType
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType, TracebackType
 from typing import Any, Literal
 
 import numpy as np
@@ -62,6 +62,8 @@ from posekit.source import FrameSource, open_source
 __all__ = ["FrameResult", "Timings", "Tracker", "TrackingState"]
 
 logger = logging.getLogger(__name__)
+
+_NO_RESULTS: Mapping[str, Any] = MappingProxyType({})
 
 _MODEL_ALIASES = {"lite": "lite", "full": "full", "heavy": "heavy", "0": "lite", "1": "full"}
 _MODEL_ALIASES.update({"2": "heavy"})
@@ -108,6 +110,8 @@ class FrameResult:
         segmentation: ``(H, W)`` float32 person probability when enabled and a pose was found.
         frame: the source frame (only from :meth:`Tracker.stream`; None from ``process``).
         timings: per-stage milliseconds.
+        results: analyzer outputs by analyzer name (read-only), filled in by
+            :class:`posekit.analyzers.Pipeline`; empty straight from the tracker.
     """
 
     pose: Pose | None
@@ -119,6 +123,7 @@ class FrameResult:
     segmentation: NDArray[np.float32] | None = None
     frame: NDArray[Any] | None = None
     timings: Timings = Timings()
+    results: Mapping[str, Any] = field(default_factory=lambda: _NO_RESULTS)
 
     @property
     def has_pose(self) -> bool:

@@ -21,7 +21,11 @@ from posekit.filters import (
     LandmarksSmoother,
     LowPassFilter,
     OneEuroFilter,
+    PoseSmoother,
+    RelativeVelocityFilter,
+    pose_object_scale,
 )
+from posekit.pose import Pose
 
 
 def alpha(cutoff: float, te: float) -> float:
@@ -257,3 +261,261 @@ def test_landmarks_smoother_scale_rules() -> None:
     out = world(np.ones((33, 3)), 0.1, object_scale=1e-9)  # ignored: no value scaling
     assert 0.0 < float(out.points[0, 0]) < 1.0
     assert out.visibility is None
+
+
+# ----------------------------------------------------------------------------- reference package
+def noisy_signal(n: int, rate: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A noisy sine with jittered timestamps (seconds), starting after t=0.
+
+    The reference package only updates its frequency when the previous timestamp is truthy, so
+    the sequence starts at 1 s (a quirk of the reference, not of the filter).
+    """
+    rng = np.random.default_rng(seed)
+    gaps = (1.0 / rate) * (1.0 + rng.uniform(-0.4, 0.4, n))
+    t = 1.0 + np.cumsum(gaps)
+    x = np.sin(2 * np.pi * 0.7 * t) * 3.0 + rng.normal(0.0, 0.3, n)
+    x[n // 2 :] += 5.0  # a step: exercises the speed-dependent cutoff
+    return t, x
+
+
+@pytest.mark.parametrize(
+    ("rate", "min_cutoff", "beta", "dcutoff"),
+    [
+        (120.0, 1.0, 0.1, 1.0),  # the authors' groundTruth.csv setting
+        (30.0, 0.05, 80.0, 1.0),  # MediaPipe's image-landmark preset
+        (25.0, 0.1, 40.0, 1.0),  # MediaPipe's world-landmark preset
+        (60.0, 2.0, 0.0, 0.5),
+    ],
+)
+def test_filtered_derivative_variant_matches_the_authors_reference(
+    rate: float, min_cutoff: float, beta: float, dcutoff: float
+) -> None:
+    from OneEuroFilter import OneEuroFilter as Reference
+
+    n, lanes = 1200, 4
+    signals = [noisy_signal(n, rate, seed) for seed in range(lanes)]
+    t = signals[0][0]  # one clock for all lanes (the vectorised filter shares timestamps)
+    xs = np.stack([s[1] for s in signals], axis=1)  # (n, lanes)
+    refs = [Reference(rate, min_cutoff, beta, dcutoff) for _ in range(lanes)]
+    ours = OneEuroFilter(min_cutoff, beta, dcutoff, derivative="filtered")
+    expected = np.array(
+        [
+            [r(float(v), float(ti)) for r, v in zip(refs, row, strict=True)]
+            for row, ti in zip(xs, t, strict=True)
+        ]
+    )
+    got = np.array([ours(row, float(ti)) for row, ti in zip(xs, t, strict=True)])
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+    assert np.std(np.diff(got[: n // 2], axis=0)) < np.std(np.diff(xs[: n // 2], axis=0))
+
+
+def mediapipe_one_euro(
+    xs: np.ndarray, ts: np.ndarray, mc: float, beta: float, dc: float
+) -> list[float]:
+    """MediaPipe's one_euro_filter.cc written out as a plain scalar loop (raw derivative)."""
+    out: list[float] = []
+    x_prev = y_prev = dx_prev = t_prev = None
+    for x, t in zip(xs.tolist(), ts.tolist(), strict=True):
+        if t_prev is None:
+            y, dx_s = x, 0.0
+        else:
+            te = t - t_prev
+            dx = (x - x_prev) / te
+            dx_s = dx_prev + alpha(dc, te) * (dx - dx_prev)
+            y = y_prev + alpha(mc + beta * abs(dx_s), te) * (x - y_prev)
+        out.append(y)
+        x_prev, y_prev, dx_prev, t_prev = x, y, dx_s, t
+    return out
+
+
+def test_raw_derivative_variant_matches_a_scalar_mediapipe_loop() -> None:
+    t, x = noisy_signal(600, 30.0, 7)
+    f = OneEuroFilter(0.3, 5.0, 1.0, derivative="raw")
+    got = [f(np.array([v]), float(ti))[0] for v, ti in zip(x, t, strict=True)]
+    np.testing.assert_allclose(got, mediapipe_one_euro(x, t, 0.3, 5.0, 1.0), rtol=0, atol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    offset=st.floats(-1e4, 1e4),
+    seed=st.integers(0, 1000),
+    derivative=st.sampled_from(["raw", "filtered"]),
+)
+def test_one_euro_is_translation_equivariant(offset: float, seed: int, derivative: Any) -> None:
+    t, x = noisy_signal(50, 30.0, seed)
+    a = OneEuroFilter(0.5, 3.0, derivative=derivative)
+    b = OneEuroFilter(0.5, 3.0, derivative=derivative)
+    for v, ti in zip(x, t, strict=True):
+        np.testing.assert_allclose(
+            b(np.array([v + offset]), ti), a(np.array([v]), ti) + offset, rtol=0, atol=1e-7
+        )
+
+
+# ----------------------------------------------------------------------------- relative velocity
+def velocity_filter_loop(
+    xs: list[float], ts: list[float], window: int, vscale: float, scale: float = 1.0
+) -> list[float]:
+    """relative_velocity_filter.cc (translation-invariant distance) as a scalar loop."""
+    out: list[float] = []
+    past: list[tuple[float, float]] = []  # (distance, duration), newest first
+    last_x = last_t = y = None
+    for x, t in zip(xs, ts, strict=True):
+        if last_t is None or last_x is None:
+            a = 1.0
+        else:
+            dist, dur = (x - last_x) / scale, t - last_t
+            cd, ct = dist, dur
+            for d0, t0 in past:
+                if ct + t0 > (1 + len(past)) / 30.0:
+                    break
+                cd, ct = cd + d0, ct + t0
+            a = 1.0 - 1.0 / (1.0 + vscale * abs(cd / ct))
+            past = [(dist, dur), *past][:window]
+        y = x if y is None else y + a * (x - y)
+        out.append(y)
+        last_x, last_t = x, t
+    return out
+
+
+@pytest.mark.parametrize(
+    ("window", "vscale", "rate", "scale"),
+    [(5, 10.0, 30.0, None), (5, 20.0, 25.0, 150.0), (1, 10.0, 30.0, None), (3, 5.0, 8.0, None)],
+)
+def test_relative_velocity_filter_matches_scalar_loop(
+    window: int, vscale: float, rate: float, scale: float | None
+) -> None:
+    t, x = noisy_signal(300, rate, 3)
+    f = RelativeVelocityFilter(window, vscale)
+    got = [f(np.array([v]), float(ti), scale)[0] for v, ti in zip(x, t, strict=True)]
+    want = velocity_filter_loop(x.tolist(), t.tolist(), window, vscale, scale or 1.0)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+
+
+def test_relative_velocity_hand_values_and_window_limit() -> None:
+    f = RelativeVelocityFilter(window_size=5, velocity_scale=10.0)
+    assert f([2.0], 0.0)[0] == 2.0
+    # moved 3 in 1/30 s: velocity 90, alpha = 1 - 1/(1 + 900)
+    a1 = 1 - 1 / (1 + 10.0 * 90.0)
+    y1 = 2.0 + a1 * 3.0
+    assert f([5.0], 1 / 30)[0] == pytest.approx(y1, abs=1e-12)
+    # a long gap (1 s > 2/30 s): the old step is left out of the window
+    a2 = 1 - 1 / (1 + 10.0 * 1.0)
+    assert f([6.0], 1 / 30 + 1.0)[0] == pytest.approx(y1 + a2 * (6.0 - y1), abs=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    xs=st.lists(st.floats(-1e3, 1e3), min_size=2, max_size=30),
+    dt=st.floats(1e-3, 0.5),
+    offset=st.floats(-1e3, 1e3),
+    vscale=st.floats(0.1, 50.0),
+)
+def test_relative_velocity_properties(
+    xs: list[float], dt: float, offset: float, vscale: float
+) -> None:
+    f, g, c = (RelativeVelocityFilter(5, vscale) for _ in range(3))
+    prev = f(np.array([xs[0]]), 0.0)[0]
+    g(np.array([xs[0] + offset]), 0.0)
+    c(np.array([xs[0]]), 0.0)
+    for i, x in enumerate(xs[1:], start=1):
+        out = f(np.array([x]), i * dt)[0]
+        assert min(prev, x) - 1e-9 <= out <= max(prev, x) + 1e-9  # between output and input
+        moved = g(np.array([x + offset]), i * dt)[0]
+        assert moved == pytest.approx(out + offset, abs=1e-6)  # translation equivariance
+        assert c(np.array([xs[0]]), i * dt)[0] == xs[0]  # constant input stays constant
+        prev = out
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc"),
+    [
+        ({"window_size": 0}, InputError),
+        ({"window_size": 2.5}, InputError),
+        ({"velocity_scale": 0.0}, InputError),
+        ({"velocity_scale": float("nan")}, InputError),
+    ],
+)
+def test_relative_velocity_rejects_bad_parameters(
+    kwargs: dict[str, Any], exc: type[Exception]
+) -> None:
+    with pytest.raises(exc):
+        RelativeVelocityFilter(**kwargs)
+
+
+def test_relative_velocity_passes_through_bad_timestamps_and_tiny_scales() -> None:
+    f = RelativeVelocityFilter()
+    f([0.0], 1.0)
+    assert f([7.0], 1.0)[0] == 7.0  # not later: raw value, state kept
+    assert f([7.0], 1.1, 1e-9)[0] == 7.0  # degenerate object scale
+    with pytest.raises(InputError, match="reset"):
+        f([0.0, 1.0], 2.0)
+    f.reset()
+    assert f([0.0, 1.0], 2.0).tolist() == [0.0, 1.0]
+
+
+# ----------------------------------------------------------------------------- pose smoother
+def a_pose(xy: np.ndarray, vis: float = 0.9, world: bool = True) -> Pose:
+    w = np.arange(99, dtype=np.float64).reshape(33, 3) / 100.0 if world else None
+    return Pose(xy, np.zeros(33), np.full(33, vis), np.ones(33), score=0.8, world=w,
+                image_size=(640, 480))  # fmt: skip
+
+
+def test_pose_object_scale_is_the_mean_bounding_box_side() -> None:
+    xy = np.zeros((33, 2))
+    xy[5] = (100.0, 40.0)
+    xy[9] = (-20.0, 10.0)
+    assert pose_object_scale(a_pose(xy)) == pytest.approx((120.0 + 40.0) / 2)
+
+
+@pytest.mark.parametrize("make", [PoseSmoother.one_euro, PoseSmoother.relative_velocity])
+def test_pose_smoother_first_pose_passes_and_constant_stays(make: Any) -> None:
+    xy = np.random.default_rng(0).uniform(0, 400, (33, 2))
+    s = make()
+    first = s(a_pose(xy), 0.0)
+    np.testing.assert_allclose(first.xy, a_pose(xy).xy)
+    for i in range(1, 5):
+        out = s(a_pose(xy), i / 30)
+        np.testing.assert_allclose(out.xy, a_pose(xy).xy, atol=1e-4)
+        assert out.world is not None
+        assert out.score == 0.8 and out.image_size == (640, 480)
+
+
+def test_pose_smoother_filters_every_part_and_resets() -> None:
+    rng = np.random.default_rng(1)
+    xy = rng.uniform(0, 400, (33, 2))
+    s = PoseSmoother.one_euro()
+    s(a_pose(xy, vis=1.0), 0.0)
+    out = s(a_pose(xy + 10.0, vis=0.0, world=True), 1 / 30)
+    assert np.all((out.xy > xy) & (out.xy < xy + 10.0))
+    np.testing.assert_allclose(out.visibility, 0.9, atol=1e-6)  # low-pass 0.1
+    s.reset()
+    np.testing.assert_allclose(s(a_pose(xy + 10.0), 1.0).xy, xy + 10.0, atol=1e-4)
+
+
+def test_pose_smoother_matches_its_strategy_applied_by_hand() -> None:
+    rng = np.random.default_rng(2)
+    frames = np.cumsum(rng.normal(0, 3, (20, 33, 2)), axis=0) + 200
+    s = PoseSmoother(image=OneEuroFilter(0.05, 80.0), world=None, visibility=None)
+    ref = OneEuroFilter(0.05, 80.0)
+    for i, xy in enumerate(frames):
+        pose = a_pose(xy)
+        got = s(pose, i / 25)
+        want = ref(pose.xyz, i / 25, pose_object_scale(pose))
+        np.testing.assert_allclose(got.xy, want[:, :2], rtol=1e-6)
+        np.testing.assert_array_equal(got.world, pose.world)  # world=None: untouched
+        np.testing.assert_array_equal(got.visibility, pose.visibility)
+
+
+def test_pose_smoother_is_scale_invariant_with_object_scaling() -> None:
+    rng = np.random.default_rng(3)
+    frames = np.cumsum(rng.normal(0, 2, (15, 33, 2)), axis=0) + 100
+    a, b = PoseSmoother.one_euro(), PoseSmoother.one_euro()
+    for i, xy in enumerate(frames):
+        pa, pb = a(a_pose(xy, world=False), i / 30), b(a_pose(3 * xy, world=False), i / 30)
+        np.testing.assert_allclose(pb.xy, 3 * pa.xy, rtol=1e-4)
+
+
+def test_pose_smoother_refuses_shared_strategy_instances() -> None:
+    f = OneEuroFilter()
+    with pytest.raises(InputError, match="same filter instance"):
+        PoseSmoother(image=f, world=f)

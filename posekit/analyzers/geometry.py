@@ -1,0 +1,542 @@
+"""Body geometry: joint angles, trunk lean, segment lengths and body-centred normalisation.
+
+Every function works on one pose or a whole sequence at once: ``points`` is an array of shape
+``(..., 33, D)`` with ``D = 2`` (image pixels, ``[x, y]``, y down) or ``D = 3`` (metric world
+landmarks, or ``[x, y, z]``), and ``visibility`` (optional) has shape ``(..., 33)``. Results keep
+the leading shape: ``(T, 33, 2)`` points give ``(T,)`` angles.
+
+**Unknown values are NaN.** A quantity is NaN when one of the keypoints it uses has
+``visibility < min_visibility`` (default 0.5), when a point is NaN (e.g. a frame without a pose in
+:func:`stack_poses`), or when it is undefined (a zero-length limb). It is never a made-up number.
+The per-frame :class:`AngleAnalyzer` reports unknown angles as ``None`` (so that typed code
+must handle them).
+
+Angles are in degrees in [0, 180]: a straight limb is 180, a fully folded one 0.
+
+Example:
+    >>> import numpy as np
+    >>> from posekit.analyzers.geometry import joint_angle, angle, ANGLES
+    >>> xy = np.zeros((33, 2))
+    >>> xy[23], xy[25], xy[27] = (0, 0), (0, 100), (100, 100)  # left hip, knee, ankle
+    >>> float(joint_angle(xy, ANGLES["left_knee"]))
+    90.0
+    >>> seq = np.stack([xy, xy])  # (T, 33, 2)
+    >>> angle(seq, "left_knee").tolist()
+    [90.0, 90.0]
+    >>> vis = np.ones((2, 33)); vis[1, 27] = 0.2  # ankle hidden on frame 1
+    >>> angle(seq, "left_knee", vis).tolist()
+    [90.0, nan]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final, Literal, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from posekit.analyzers.base import Analyzer, PoseFrame
+from posekit.errors import InputError
+from posekit.pose import Pose
+from posekit.topology import NUM_KEYPOINTS, Keypoint
+
+__all__ = [
+    "ANGLES",
+    "ANGLE_NAMES",
+    "BILATERAL_ANGLES",
+    "DEFAULT_MIN_VISIBILITY",
+    "SEGMENTS",
+    "AngleAnalyzer",
+    "JointTriple",
+    "PoseSequence",
+    "Segment",
+    "Space",
+    "angle",
+    "angles",
+    "joint_angle",
+    "normalize_body",
+    "pose_angles",
+    "segment_lengths",
+    "stack_poses",
+    "torso_size",
+    "trunk_lean",
+]
+
+F64Array = npt.NDArray[np.float64]
+Space = Literal["image", "world"]
+"""Which coordinates of a :class:`~posekit.pose.Pose` to measure: pixels or metric world."""
+
+#: Keypoints with visibility below this count as unknown (MediaPipe's drawing threshold).
+DEFAULT_MIN_VISIBILITY: Final = 0.5
+
+
+class JointTriple(NamedTuple):
+    """An angle at ``vertex`` between the segments to ``a`` and to ``c``."""
+
+    a: Keypoint
+    vertex: Keypoint
+    c: Keypoint
+
+
+class Segment(NamedTuple):
+    """A body segment between two keypoints."""
+
+    start: Keypoint
+    end: Keypoint
+
+
+K = Keypoint
+
+
+def _sides(
+    left: tuple[Keypoint, Keypoint, Keypoint],
+) -> tuple[JointTriple, JointTriple]:
+    right = tuple(Keypoint[k.name.replace("LEFT", "RIGHT")] for k in left)
+    return JointTriple(*left), JointTriple(*right)
+
+
+_left_right = {
+    "knee": _sides((K.LEFT_HIP, K.LEFT_KNEE, K.LEFT_ANKLE)),
+    "hip": _sides((K.LEFT_SHOULDER, K.LEFT_HIP, K.LEFT_KNEE)),
+    "elbow": _sides((K.LEFT_SHOULDER, K.LEFT_ELBOW, K.LEFT_WRIST)),
+    "shoulder": _sides((K.LEFT_ELBOW, K.LEFT_SHOULDER, K.LEFT_HIP)),
+    "ankle": _sides((K.LEFT_KNEE, K.LEFT_ANKLE, K.LEFT_FOOT_INDEX)),
+}
+
+ANGLES: Mapping[str, JointTriple] = MappingProxyType(
+    {f"{side}_{joint}": pair[i] for joint, pair in _left_right.items() for i, side in
+     enumerate(("left", "right"))}
+)  # fmt: skip
+"""Named joint angles: ``left_/right_`` + ``knee`` (hip-knee-ankle), ``hip`` (shoulder-hip-knee),
+``elbow`` (shoulder-elbow-wrist), ``shoulder`` (elbow-shoulder-hip: arm elevation, 0 with the arm
+down along the body, 180 overhead) and ``ankle`` (knee-ankle-toe)."""
+
+BILATERAL_ANGLES: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {joint: (f"left_{joint}", f"right_{joint}") for joint in _left_right}
+)
+"""``knee``, ``hip``, ``elbow``, ``shoulder``, ``ankle``: the mean of the left and right angle
+over the sides that are known (one side when the other is hidden, NaN when both are)."""
+
+ANGLE_NAMES: tuple[str, ...] = (*ANGLES, *BILATERAL_ANGLES, "trunk_lean")
+"""Every name :func:`angle` accepts."""
+
+SEGMENTS: Mapping[str, Segment] = MappingProxyType(
+    {
+        "left_upper_arm": Segment(K.LEFT_SHOULDER, K.LEFT_ELBOW),
+        "right_upper_arm": Segment(K.RIGHT_SHOULDER, K.RIGHT_ELBOW),
+        "left_forearm": Segment(K.LEFT_ELBOW, K.LEFT_WRIST),
+        "right_forearm": Segment(K.RIGHT_ELBOW, K.RIGHT_WRIST),
+        "left_thigh": Segment(K.LEFT_HIP, K.LEFT_KNEE),
+        "right_thigh": Segment(K.RIGHT_HIP, K.RIGHT_KNEE),
+        "left_shin": Segment(K.LEFT_KNEE, K.LEFT_ANKLE),
+        "right_shin": Segment(K.RIGHT_KNEE, K.RIGHT_ANKLE),
+        "left_flank": Segment(K.LEFT_SHOULDER, K.LEFT_HIP),
+        "right_flank": Segment(K.RIGHT_SHOULDER, K.RIGHT_HIP),
+        "shoulder_width": Segment(K.LEFT_SHOULDER, K.RIGHT_SHOULDER),
+        "hip_width": Segment(K.LEFT_HIP, K.RIGHT_HIP),
+    }
+)
+"""Named segments for :func:`segment_lengths`."""
+
+_SHOULDERS: Final = np.array([K.LEFT_SHOULDER, K.RIGHT_SHOULDER], np.intp)
+_HIPS: Final = np.array([K.LEFT_HIP, K.RIGHT_HIP], np.intp)
+
+
+# ---------------------------------------------------------------------- input checks
+def _points(points: npt.ArrayLike) -> F64Array:
+    try:
+        array = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"points must be a numeric array of shape (..., 33, 2) or (..., 33, 3): {exc}"
+        ) from exc
+    if array.ndim < 2 or array.shape[-2] != NUM_KEYPOINTS or array.shape[-1] not in (2, 3):
+        raise InputError(
+            f"points must have shape (..., 33, 2) or (..., 33, 3) (keypoints in Keypoint order, "
+            f"then x, y[, z]), got {array.shape}: e.g. pose.xy, pose.world or stack_poses(...)"
+        )
+    return array
+
+
+def _visible(points: F64Array, visibility: npt.ArrayLike | None, min_visibility: float) -> F64Array:
+    """``points`` with NaN wherever the keypoint's visibility is below the threshold."""
+    if visibility is None:
+        return points
+    if not 0.0 <= min_visibility <= 1.0:
+        raise InputError(f"min_visibility={min_visibility} must lie in [0, 1]")
+    vis = np.asarray(visibility, dtype=np.float64)
+    if vis.shape != points.shape[:-1]:
+        raise InputError(
+            f"visibility must have shape {points.shape[:-1]} to match points {points.shape}, got "
+            f"{vis.shape}: pass pose.visibility (or the visibility from stack_poses)"
+        )
+    hidden = ~(vis >= min_visibility)  # NaN visibility counts as hidden
+    if not hidden.any():
+        return points
+    masked: F64Array = points.copy()
+    masked[hidden] = np.nan
+    return masked
+
+
+def _angle_between(u: F64Array, v: F64Array) -> F64Array:
+    """Angle in degrees between vectors along the last axis; NaN if one has zero length."""
+    if u.shape[-1] == 2:
+        cross = np.abs(u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0])
+    else:
+        cross = np.linalg.norm(np.cross(u, v), axis=-1)
+    dot = np.einsum("...i,...i->...", u, v)
+    degenerate = (np.einsum("...i,...i->...", u, u) == 0) | (np.einsum("...i,...i->...", v, v) == 0)
+    return np.asarray(np.where(degenerate, np.nan, np.degrees(np.arctan2(cross, dot))), np.float64)
+
+
+# ---------------------------------------------------------------------- angles
+def joint_angle(
+    points: npt.ArrayLike,
+    joints: JointTriple | tuple[int, int, int],
+    visibility: npt.ArrayLike | None = None,
+    *,
+    min_visibility: float = DEFAULT_MIN_VISIBILITY,
+) -> F64Array:
+    """The angle (degrees) at ``joints[1]`` between the segments to ``joints[0]`` and
+    ``joints[2]``, for every pose in ``points``; NaN where unknown (see the module docstring).
+
+    Raises:
+        InputError: bad shapes, or keypoint indices outside 0..32.
+
+    Example:
+        >>> import numpy as np
+        >>> p = np.zeros((33, 3)); p[11], p[13], p[15] = (0, 0, 0), (0, 1, 0), (0, 1, 1)
+        >>> float(joint_angle(p, ANGLES["left_elbow"]))
+        90.0
+    """
+    pts = _visible(_points(points), visibility, min_visibility)
+    a, b, c = _triple(joints)
+    return _angle_between(pts[..., a, :] - pts[..., b, :], pts[..., c, :] - pts[..., b, :])
+
+
+def _triple(joints: JointTriple | tuple[int, int, int]) -> tuple[int, int, int]:
+    try:
+        a, b, c = (int(j) for j in joints)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"joints must be three keypoints (a, vertex, c), got {joints!r}") from exc
+    for j in (a, b, c):
+        if not 0 <= j < NUM_KEYPOINTS:
+            raise InputError(f"keypoint index {j} in {joints!r} is outside 0..32")
+    return a, b, c
+
+
+def _centre(points: F64Array, pair: npt.NDArray[np.intp]) -> F64Array:
+    return np.asarray((points[..., pair[0], :] + points[..., pair[1], :]) * 0.5, np.float64)
+
+
+def trunk_lean(
+    points: npt.ArrayLike,
+    visibility: npt.ArrayLike | None = None,
+    *,
+    min_visibility: float = DEFAULT_MIN_VISIBILITY,
+) -> F64Array:
+    """Angle (degrees) between the trunk (hip centre -> shoulder centre) and the vertical.
+
+    0 is upright, 90 lying horizontal, 180 upside down. "Up" is ``-y`` in both image pixels and
+    MediaPipe world landmarks (both have y pointing down). Needs both shoulders and both hips.
+
+    Example:
+        >>> import numpy as np
+        >>> p = np.zeros((33, 2)); p[[11, 12]] = (10, -10); p[[23, 24]] = (0, 0)
+        >>> round(float(trunk_lean(p)), 6)
+        45.0
+    """
+    pts = _visible(_points(points), visibility, min_visibility)
+    trunk = _centre(pts, _SHOULDERS) - _centre(pts, _HIPS)
+    up = np.zeros(pts.shape[-1])
+    up[1] = -1.0
+    return _angle_between(trunk, np.broadcast_to(up, trunk.shape))
+
+
+def angle(
+    points: npt.ArrayLike,
+    name: str | JointTriple | tuple[int, int, int],
+    visibility: npt.ArrayLike | None = None,
+    *,
+    min_visibility: float = DEFAULT_MIN_VISIBILITY,
+) -> F64Array:
+    """One angle by name (see :data:`ANGLE_NAMES`) or by joint triple; NaN where unknown.
+
+    Raises:
+        InputError: unknown name (the message lists the valid ones) or bad shapes.
+    """
+    if not isinstance(name, str):
+        return joint_angle(points, name, visibility, min_visibility=min_visibility)
+    if name == "trunk_lean":
+        return trunk_lean(points, visibility, min_visibility=min_visibility)
+    if name in ANGLES:
+        return joint_angle(points, ANGLES[name], visibility, min_visibility=min_visibility)
+    if name in BILATERAL_ANGLES:
+        left, right = BILATERAL_ANGLES[name]
+        pts = _visible(_points(points), visibility, min_visibility)
+        both = np.stack([joint_angle(pts, ANGLES[left]), joint_angle(pts, ANGLES[right])])
+        known = np.isfinite(both)
+        count = known.sum(axis=0)
+        total = np.where(known, both, 0.0).sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(np.where(count > 0, total / count, np.nan), dtype=np.float64)
+    raise InputError(f"unknown angle {name!r}: use one of {', '.join(ANGLE_NAMES)}")
+
+
+def angles(
+    points: npt.ArrayLike,
+    names: Iterable[str] = ANGLE_NAMES,
+    visibility: npt.ArrayLike | None = None,
+    *,
+    min_visibility: float = DEFAULT_MIN_VISIBILITY,
+) -> dict[str, F64Array]:
+    """Several named angles at once: ``{name: array of shape points.shape[:-2]}``.
+
+    Example:
+        >>> import numpy as np
+        >>> sorted(angles(np.random.default_rng(0).normal(size=(5, 33, 2)), ["knee", "hip"]))
+        ['hip', 'knee']
+    """
+    pts = _visible(_points(points), visibility, min_visibility)
+    return {name: angle(pts, name) for name in names}
+
+
+# ---------------------------------------------------------------------- lengths and normalisation
+def torso_size(
+    points: npt.ArrayLike,
+    visibility: npt.ArrayLike | None = None,
+    *,
+    min_visibility: float = DEFAULT_MIN_VISIBILITY,
+) -> F64Array:
+    """Distance from the hip centre to the shoulder centre (the reference's torso size).
+
+    Example:
+        >>> import numpy as np
+        >>> p = np.zeros((33, 2)); p[[11, 12]] = (0, -50)
+        >>> float(torso_size(p))
+        50.0
+    """
+    pts = _visible(_points(points), visibility, min_visibility)
+    return np.asarray(
+        np.linalg.norm(_centre(pts, _SHOULDERS) - _centre(pts, _HIPS), axis=-1), np.float64
+    )
+
+
+def segment_lengths(
+    points: npt.ArrayLike,
+    visibility: npt.ArrayLike | None = None,
+    *,
+    segments: Mapping[str, Segment] = SEGMENTS,
+    normalize: bool = True,
+    min_visibility: float = DEFAULT_MIN_VISIBILITY,
+) -> dict[str, F64Array]:
+    """Lengths of named segments, divided by :func:`torso_size` when ``normalize`` (so they
+    compare across people and distances to the camera); NaN where unknown.
+
+    Example:
+        >>> import numpy as np
+        >>> p = np.zeros((33, 2)); p[[11, 12]] = (0, -50); p[25] = (0, 40)
+        >>> float(segment_lengths(p)["left_thigh"])
+        0.8
+    """
+    pts = _visible(_points(points), visibility, min_visibility)
+    out = {
+        name: np.asarray(np.linalg.norm(pts[..., s.end, :] - pts[..., s.start, :], axis=-1))
+        for name, s in segments.items()
+    }
+    if normalize:
+        torso = torso_size(pts)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            torso = np.where(torso > 0, torso, np.nan)
+            out = {name: np.asarray(v / torso, np.float64) for name, v in out.items()}
+    return out
+
+
+def normalize_body(
+    points: npt.ArrayLike,
+    visibility: npt.ArrayLike | None = None,
+    *,
+    scale: Literal["torso", "shoulders"] = "torso",
+    rotate: Literal["none", "upright", "face_camera"] = "none",
+    min_visibility: float = DEFAULT_MIN_VISIBILITY,
+) -> F64Array:
+    """Body-centred coordinates: origin at the hip centre, unit = torso size or shoulder width.
+
+    Args:
+        scale: ``"torso"`` (hip centre to shoulder centre) or ``"shoulders"`` (shoulder width).
+        rotate: ``"none"``; ``"upright"`` rotates in the image plane (x-y) so that the shoulder
+            centre lies straight above the hip centre; ``"face_camera"`` (3-D only) turns the body
+            about the vertical (y) axis so that the hips and shoulders lie parallel to the x axis,
+            the person's left at ``+x`` (as when facing the camera).
+
+    Frames whose hips or shoulders are hidden (or degenerate) become all-NaN. Other hidden
+    keypoints (when ``visibility`` is given) are NaN.
+
+    Raises:
+        InputError: bad shapes, unknown option, or ``"face_camera"`` on 2-D points.
+
+    Example:
+        >>> import numpy as np
+        >>> p = np.zeros((33, 2)); p[23], p[24] = (90, 200), (110, 200); p[[11, 12]] = (100, 100)
+        >>> out = normalize_body(p)
+        >>> out[11].tolist(), out[23].tolist()
+        ([0.0, -1.0], [-0.1, 0.0])
+    """
+    if scale not in ("torso", "shoulders"):
+        raise InputError(f"scale={scale!r}: use 'torso' or 'shoulders'")
+    if rotate not in ("none", "upright", "face_camera"):
+        raise InputError(f"rotate={rotate!r}: use 'none', 'upright' or 'face_camera'")
+    pts = _visible(_points(points), visibility, min_visibility)
+    if rotate == "face_camera" and pts.shape[-1] != 3:
+        raise InputError(
+            "rotate='face_camera' needs 3-D points (pose.world or pose.xyz): a 2-D pose cannot be "
+            "turned about the vertical axis; use rotate='upright' for 2-D"
+        )
+    hip = _centre(pts, _HIPS)
+    shoulder = _centre(pts, _SHOULDERS)
+    out = pts - hip[..., None, :]
+    if scale == "torso":
+        unit = np.linalg.norm(shoulder - hip, axis=-1)
+    else:
+        unit = np.linalg.norm(pts[..., K.LEFT_SHOULDER, :] - pts[..., K.RIGHT_SHOULDER, :], axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out /= np.where(unit > 0, unit, np.nan)[..., None, None]
+    if rotate == "upright":
+        trunk = shoulder - hip
+        theta = np.arctan2(trunk[..., 0], -trunk[..., 1])  # clockwise tilt from "up" (-y)
+        cos, sin = np.cos(theta)[..., None], np.sin(theta)[..., None]
+        x, y = out[..., 0].copy(), out[..., 1].copy()
+        out[..., 0] = cos * x + sin * y
+        out[..., 1] = -sin * x + cos * y
+    elif rotate == "face_camera":
+        across = (pts[..., K.LEFT_HIP, :] - pts[..., K.RIGHT_HIP, :]) + (
+            pts[..., K.LEFT_SHOULDER, :] - pts[..., K.RIGHT_SHOULDER, :]
+        )
+        phi = np.arctan2(across[..., 2], across[..., 0])  # yaw of the left-right axis
+        cos, sin = np.cos(phi)[..., None], np.sin(phi)[..., None]
+        x, z = out[..., 0].copy(), out[..., 2].copy()
+        out[..., 0] = cos * x + sin * z
+        out[..., 2] = -sin * x + cos * z
+    return out
+
+
+# ---------------------------------------------------------------------- poses
+@dataclass(frozen=True, slots=True)
+class PoseSequence:
+    """Poses stacked for vectorised geometry (see :func:`stack_poses`).
+
+    Attributes:
+        points: ``(T, 33, D)`` float64; NaN rows for frames without a pose (or world landmarks).
+        visibility: ``(T, 33)`` float64; 0 for frames without a pose.
+    """
+
+    points: F64Array
+    visibility: F64Array
+
+
+def stack_poses(poses: Sequence[Pose | None], space: Space = "image") -> PoseSequence:
+    """Stack recorded poses (``None`` = no pose) into arrays for the vectorised functions.
+
+    ``space="image"`` stacks ``pose.xy`` (pixels), ``"world"`` stacks ``pose.world`` (metres;
+    a pose without world landmarks gives a NaN frame).
+
+    Example:
+        >>> import numpy as np
+        >>> p = Pose(np.zeros((33, 2)), np.zeros(33), np.ones(33), np.ones(33), score=1.0)
+        >>> seq = stack_poses([p, None])
+        >>> seq.points.shape, bool(np.isnan(seq.points[1]).all()), float(seq.visibility[1].max())
+        ((2, 33, 2), True, 0.0)
+    """
+    if space not in ("image", "world"):
+        raise InputError(f"space={space!r}: use 'image' or 'world'")
+    dim = 2 if space == "image" else 3
+    points = np.full((len(poses), NUM_KEYPOINTS, dim), np.nan)
+    visibility = np.zeros((len(poses), NUM_KEYPOINTS))
+    for i, pose in enumerate(poses):
+        if pose is None:
+            continue
+        if not isinstance(pose, Pose):
+            raise InputError(f"poses[{i}] is a {type(pose).__name__}, expected a Pose or None")
+        coords = pose.xy if space == "image" else pose.world
+        if coords is not None:
+            points[i] = coords
+        visibility[i] = pose.visibility
+    return PoseSequence(points, visibility)
+
+
+def _pose_points(pose: Pose, space: Space) -> npt.NDArray[np.float32] | None:
+    if space == "image":
+        return pose.xy
+    if space == "world":
+        return pose.world
+    raise InputError(f"space={space!r}: use 'image' or 'world'")
+
+
+def pose_angles(
+    pose: Pose | None,
+    names: Iterable[str] = ANGLE_NAMES,
+    *,
+    space: Space = "image",
+    min_visibility: float = DEFAULT_MIN_VISIBILITY,
+) -> dict[str, float | None]:
+    """Named angles of one pose, ``None`` where unknown (no pose, hidden joints, no world).
+
+    Example:
+        >>> import numpy as np
+        >>> xy = np.zeros((33, 2)); xy[25] = (0, 100); xy[27] = (100, 100)
+        >>> p = Pose(xy, np.zeros(33), np.ones(33), np.ones(33), score=1.0)
+        >>> pose_angles(p, ["left_knee"]), pose_angles(None, ["left_knee"])
+        ({'left_knee': 90.0}, {'left_knee': None})
+    """
+    names = tuple(names)
+    pts = None if pose is None else _pose_points(pose, space)
+    if pose is None or pts is None:
+        return dict.fromkeys(names)
+    values = angles(pts, names, pose.visibility, min_visibility=min_visibility)
+    return {n: (float(v) if np.isfinite(v) else None) for n, v in values.items()}
+
+
+class AngleAnalyzer(Analyzer[Mapping[str, "float | None"]]):
+    """Per-frame named joint angles (degrees), ``None`` where unknown.
+
+    Args:
+        names: angle names from :data:`ANGLE_NAMES` (default: all).
+        space: ``"image"`` (2-D pixels, what the camera sees) or ``"world"`` (3-D metric).
+        min_visibility: keypoints below this visibility make their angles unknown.
+        name: the key of the output in ``frame.results``.
+
+    Example:
+        >>> import numpy as np
+        >>> from posekit.analyzers.base import OfflineFrame
+        >>> a = AngleAnalyzer(["left_knee", "trunk_lean"])
+        >>> a.update(OfflineFrame(pose=None, timestamp=0.0, index=0))
+        {'left_knee': None, 'trunk_lean': None}
+    """
+
+    def __init__(
+        self,
+        names: Iterable[str] = ANGLE_NAMES,
+        *,
+        space: Space = "image",
+        min_visibility: float = DEFAULT_MIN_VISIBILITY,
+        name: str = "angles",
+    ) -> None:
+        self.names = tuple(names)
+        unknown = [n for n in self.names if n not in ANGLE_NAMES]
+        if unknown:
+            raise InputError(f"unknown angle names {unknown}: use names from {ANGLE_NAMES}")
+        if space not in ("image", "world"):
+            raise InputError(f"space={space!r}: use 'image' or 'world'")
+        if not 0.0 <= min_visibility <= 1.0:
+            raise InputError(f"min_visibility={min_visibility} must lie in [0, 1]")
+        self.space: Space = space
+        self.min_visibility = float(min_visibility)
+        self.name = name
+
+    def update(self, frame: PoseFrame) -> Mapping[str, float | None]:
+        return pose_angles(
+            frame.pose, self.names, space=self.space, min_visibility=self.min_visibility
+        )
