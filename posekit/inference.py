@@ -1,0 +1,396 @@
+"""A thin, checked wrapper around :class:`onnxruntime.InferenceSession` tuned for posekit's models.
+
+The BlazePose models are small (3-28 MB, 5-30 ms per frame on one CPU core), so the session is
+set up for low latency of one request at a time: full graph optimisation (``ORT_ENABLE_ALL``;
+pose_landmark_full on one thread: 8.2 ms against 16.8 ms with ``ORT_ENABLE_EXTENDED``),
+sequential execution, one inter-op thread and a configurable number of intra-op threads.
+
+Thread count: the default (:data:`DEFAULT_NUM_THREADS` = 2, capped at the CPU count, overridable
+with ``$POSEKIT_NUM_THREADS``) was measured on a 2-core machine with the converted models (median
+ms per inference, idle machine, 1 thread / 2 threads / 2 threads with ``spin=False``):
+pose_detection 4.90 / 2.80 / 3.94, pose_landmark_lite 6.47 / 4.00 / 5.24, pose_landmark_full
+8.59 / 5.14 / 6.47, pose_landmark_heavy 24.7 / 14.3 / 16.7. Under CPU contention it turns around:
+while another process ran its own multi-threaded inference on the same two cores, one thread was
+up to 2-3x faster than two (pose_detection 5.3 vs 9.3 ms, pose_landmark_lite 6.9 vs 21.0 ms), and
+with one busy-looping process beside it pose_detection took 5.1 ms with one thread, 7.0 ms with
+two spinning threads and 4.4 ms with two sleeping ones (``spin=False``). So: keep the default when
+posekit has the CPU to itself; pass ``num_threads=1`` (or ``spin=False``) when the cores are shared
+with a video decoder, a second tracker or a busy CI runner. ``spin`` controls whether idle
+intra-op threads busy-wait between operators (onnxruntime's default, lowest latency) or sleep.
+
+Example:
+    >>> import numpy as np
+    >>> from posekit.models import model_path
+    >>> sess = InferenceSession(model_path("pose_detection"), num_threads=1)  # doctest: +SKIP
+    >>> out = sess.run({"input_1": np.zeros((1, 224, 224, 3), np.float32)})  # doctest: +SKIP
+    >>> out["Identity"].shape  # doctest: +SKIP
+    (1, 2254, 12)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
+
+from posekit.errors import InputError, ModelError, ProviderError
+
+__all__ = [
+    "DEFAULT_NUM_THREADS",
+    "NUM_THREADS_ENV",
+    "PROVIDER_ALIASES",
+    "InferenceSession",
+    "available_providers",
+    "default_num_threads",
+    "resolve_provider",
+]
+
+logger = logging.getLogger(__name__)
+
+NUM_THREADS_ENV = "POSEKIT_NUM_THREADS"
+
+DEFAULT_NUM_THREADS = 2
+"""Intra-op threads when none are requested; capped at the CPU count (measurements in module doc).
+
+These models are small: beyond two threads the gain is marginal while the cost under contention
+grows, so the default does not scale with the core count."""
+
+PROVIDER_ALIASES: Mapping[str, str] = {
+    "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "gpu": "CUDAExecutionProvider",
+    "tensorrt": "TensorrtExecutionProvider",
+    "trt": "TensorrtExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+    "openvino": "OpenVINOExecutionProvider",
+    "directml": "DmlExecutionProvider",
+    "dml": "DmlExecutionProvider",
+    "rocm": "ROCMExecutionProvider",
+    "migraphx": "MIGraphXExecutionProvider",
+    "qnn": "QNNExecutionProvider",
+    "xnnpack": "XnnpackExecutionProvider",
+    "webgpu": "WebGpuExecutionProvider",
+    "azure": "AzureExecutionProvider",
+}
+"""Short, case-insensitive provider names accepted besides onnxruntime's full names."""
+
+_INSTALL_HINTS: Mapping[str, str] = {
+    "CUDAExecutionProvider": "pip uninstall onnxruntime && pip install onnxruntime-gpu "
+    "(needs an NVIDIA GPU with matching CUDA/cuDNN libraries)",
+    "TensorrtExecutionProvider": "pip uninstall onnxruntime && pip install onnxruntime-gpu "
+    "and install TensorRT",
+    "CoreMLExecutionProvider": "use the standard onnxruntime wheel on macOS (CoreML is Apple-only)",
+    "OpenVINOExecutionProvider": "pip uninstall onnxruntime && pip install onnxruntime-openvino",
+    "DmlExecutionProvider": "pip uninstall onnxruntime && pip install onnxruntime-directml "
+    "(Windows only)",
+    "ROCMExecutionProvider": "install onnxruntime built with ROCm (AMD GPUs, Linux)",
+    "MIGraphXExecutionProvider": "install onnxruntime built with MIGraphX (AMD GPUs, Linux)",
+    "QNNExecutionProvider": "pip uninstall onnxruntime && pip install onnxruntime-qnn "
+    "(Qualcomm NPUs)",
+    "XnnpackExecutionProvider": "install an onnxruntime build with XNNPACK enabled",
+    "WebGpuExecutionProvider": "install an onnxruntime build with WebGPU enabled",
+}
+
+_ORT_ERRORS: tuple[type[BaseException], ...] = (
+    RuntimeError,
+    ValueError,
+    TypeError,
+    *(
+        cls
+        for cls in vars(_ort_state).values()
+        if isinstance(cls, type) and issubclass(cls, Exception)
+    ),
+)
+
+Shape = tuple[int | None, ...]
+
+
+def default_num_threads() -> int:
+    """Intra-op thread count used when ``num_threads`` is not given.
+
+    ``$POSEKIT_NUM_THREADS`` if set, else :data:`DEFAULT_NUM_THREADS`, capped at ``os.cpu_count()``.
+    """
+    raw = os.environ.get(NUM_THREADS_ENV, "").strip()
+    if raw:
+        try:
+            value = int(raw)
+        except ValueError as exc:
+            raise InputError(
+                f"{NUM_THREADS_ENV}={raw!r} is not an integer; set it to a thread count such as 1"
+            ) from exc
+        if value < 1:
+            raise InputError(f"{NUM_THREADS_ENV}={raw!r} must be >= 1")
+        return value
+    return max(1, min(DEFAULT_NUM_THREADS, os.cpu_count() or 1))
+
+
+def available_providers() -> list[str]:
+    """Execution providers this onnxruntime build offers (full names)."""
+    return list(ort.get_available_providers())
+
+
+def resolve_provider(name: str) -> str:
+    """Full onnxruntime provider name for a short name (``"cuda"``) or a full name.
+
+    Example:
+        >>> resolve_provider("CUDA"), resolve_provider("CPUExecutionProvider")
+        ('CUDAExecutionProvider', 'CPUExecutionProvider')
+    """
+    key = name.strip()
+    if key.lower() in PROVIDER_ALIASES:
+        return PROVIDER_ALIASES[key.lower()]
+    for full in (*PROVIDER_ALIASES.values(), *available_providers()):
+        if key.lower() in (full.lower(), full.lower().removesuffix("executionprovider")):
+            return full
+    if key.endswith("ExecutionProvider"):
+        return key
+    raise ProviderError(
+        f"unknown execution provider {name!r}; use one of "
+        f"{', '.join(sorted(set(PROVIDER_ALIASES)))} or a full onnxruntime provider name "
+        f"(available here: {', '.join(available_providers())})"
+    )
+
+
+def _shape(raw: Sequence[Any]) -> Shape:
+    return tuple(d if isinstance(d, int) and d >= 0 else None for d in raw)
+
+
+_NP_DTYPES: Mapping[str, np.dtype[Any]] = {
+    "tensor(float)": np.dtype(np.float32),
+    "tensor(float16)": np.dtype(np.float16),
+    "tensor(double)": np.dtype(np.float64),
+    "tensor(int64)": np.dtype(np.int64),
+    "tensor(int32)": np.dtype(np.int32),
+    "tensor(uint8)": np.dtype(np.uint8),
+    "tensor(int8)": np.dtype(np.int8),
+    "tensor(bool)": np.dtype(np.bool_),
+}
+
+
+class InferenceSession:
+    """An onnxruntime session with posekit's defaults and clear errors.
+
+    Args:
+        path: the ``.onnx`` file (see :func:`posekit.models.model_path`).
+        num_threads: intra-op threads; default :func:`default_num_threads` (2, capped at the
+            CPU count). Use 1 when the cores are shared with other busy work: there one thread
+            can be 2x faster than two (see the module documentation for measurements).
+        providers: execution providers in priority order, by short name (``"cuda"``,
+            ``"coreml"``, ``"openvino"``, ``"dml"``...) or full name. The CPU provider is always
+            appended as the fallback for operators a provider does not support.
+        allow_cpu_fallback: when a requested provider is unavailable, log a warning and run on
+            the CPU instead of raising :class:`ProviderError`.
+        spin: let idle intra-op threads busy-wait (``True``, onnxruntime's default: lowest
+            latency) or sleep (``False``: frees the CPU between frames). ``None`` keeps the default.
+
+    Raises:
+        ModelError: the file is missing (the message says how to install it) or is not a
+            loadable ONNX model.
+        ProviderError: a requested provider is not available and ``allow_cpu_fallback`` is false.
+
+    Example:
+        >>> import numpy as np
+        >>> from posekit.models import model_path
+        >>> s = InferenceSession(model_path("pose_landmark_full"), num_threads=1)  # doctest: +SKIP
+        >>> s.input_names, s.input_shapes["input_1"]  # doctest: +SKIP
+        (['input_1'], (1, 256, 256, 3))
+        >>> x = np.zeros((1, 256, 256, 3), np.float32)
+        >>> (xyz,) = s.run_outputs(["Identity"], {"input_1": x})  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        num_threads: int | None = None,
+        providers: Sequence[str] | None = None,
+        allow_cpu_fallback: bool = False,
+        spin: bool | None = None,
+    ) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ModelError(
+                f"model file not found: {self.path}; install it with "
+                f"`posekit models install {self.path.stem}` (or posekit.models.install"
+                f"([{self.path.stem!r}]))"
+            )
+        if num_threads is None:
+            num_threads = default_num_threads()
+        if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
+            raise InputError(f"num_threads must be a positive integer, got {num_threads!r}")
+        self.num_threads = num_threads
+
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.intra_op_num_threads = num_threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        if spin is not None:
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+            opts.add_session_config_entry("session.inter_op.allow_spinning", "1" if spin else "0")
+
+        chosen = self._choose_providers(providers, allow_cpu_fallback)
+        try:
+            self._session = ort.InferenceSession(
+                str(self.path), sess_options=opts, providers=chosen
+            )
+        except _ORT_ERRORS as exc:
+            raise ModelError(
+                f"cannot load {self.path} with onnxruntime {ort.__version__}: "
+                f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}; "
+                f"the file is corrupt or not an ONNX model: reinstall it with "
+                f"`posekit models install --force {self.path.stem}`"
+            ) from exc
+        self._check_active_providers(chosen, allow_cpu_fallback)
+
+        inputs = self._session.get_inputs()
+        outputs = self._session.get_outputs()
+        self.input_names: list[str] = [i.name for i in inputs]
+        self.output_names: list[str] = [o.name for o in outputs]
+        self.input_shapes: dict[str, Shape] = {i.name: _shape(i.shape) for i in inputs}
+        self.output_shapes: dict[str, Shape] = {o.name: _shape(o.shape) for o in outputs}
+        self.input_dtypes: dict[str, np.dtype[Any]] = {
+            i.name: _NP_DTYPES.get(i.type, np.dtype(np.float32)) for i in inputs
+        }
+        self._run = self._session.run
+
+    # -- providers -----------------------------------------------------------------------
+    @staticmethod
+    def _choose_providers(requested: Sequence[str] | None, allow_cpu_fallback: bool) -> list[str]:
+        if isinstance(requested, str):
+            requested = [requested]
+        if not requested:
+            return ["CPUExecutionProvider"]
+        available = available_providers()
+        chosen: list[str] = []
+        for name in requested:
+            full = resolve_provider(name)
+            if full in available:
+                if full not in chosen:
+                    chosen.append(full)
+                continue
+            hint = _INSTALL_HINTS.get(full, "install an onnxruntime build that includes it")
+            message = (
+                f"execution provider {full} (requested as {name!r}) is not available in this "
+                f"onnxruntime {ort.__version__}; available: {', '.join(available)}. "
+                f"To get it: {hint}"
+            )
+            if not allow_cpu_fallback:
+                raise ProviderError(message + "; or pass allow_cpu_fallback=True to use the CPU")
+            logger.warning("%s; falling back to the CPU", message)
+        if "CPUExecutionProvider" not in chosen:
+            chosen.append("CPUExecutionProvider")
+        return chosen
+
+    def _check_active_providers(self, chosen: Sequence[str], allow_cpu_fallback: bool) -> None:
+        """A provider can be 'available' yet fail to initialise (e.g. missing CUDA libraries)."""
+        active = set(self._session.get_providers())
+        for full in chosen:
+            if full in active:
+                continue
+            message = (
+                f"execution provider {full} is installed but failed to initialise for "
+                f"{self.path.name} (active: {', '.join(sorted(active))}); check its runtime "
+                f"libraries (for CUDA: matching CUDA and cuDNN versions)"
+            )
+            if not allow_cpu_fallback:
+                raise ProviderError(message + "; or pass allow_cpu_fallback=True to use the CPU")
+            logger.warning("%s; running on the CPU", message)
+
+    @property
+    def providers(self) -> list[str]:
+        """Providers the session actually uses, in priority order."""
+        return list(self._session.get_providers())
+
+    # -- running -------------------------------------------------------------------------
+    def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Run the model on ``feeds`` (input name -> array); returns every output by name.
+
+        Raises :class:`InputError` for a missing/unknown input or a wrong shape or dtype.
+
+        Example:
+            >>> out = sess.run({"input_1": frame})  # doctest: +SKIP
+        """
+        results = self.run_outputs(self.output_names, feeds)
+        return dict(zip(self.output_names, results, strict=True))
+
+    def run_outputs(
+        self, output_names: Sequence[str] | None, feeds: Mapping[str, np.ndarray]
+    ) -> list[np.ndarray]:
+        """Hot-path variant of :meth:`run`: the requested outputs as a list, no dict building.
+
+        Inputs are validated only when onnxruntime rejects them, so a correct call costs nothing
+        extra; a bad call still raises :class:`InputError` naming the problem.
+
+        Example:
+            >>> names = ["Identity", "Identity_1"]
+            >>> lm, flag = sess.run_outputs(names, {"input_1": x})  # doctest: +SKIP
+        """
+        try:
+            result: list[np.ndarray] = self._run(output_names, feeds)
+        except _ORT_ERRORS as exc:
+            problem = self.describe_feed_problem(feeds, output_names)
+            if problem is not None:
+                raise InputError(problem) from exc
+            raise ModelError(
+                f"onnxruntime failed running {self.path.name}: {str(exc).strip()}"
+            ) from exc
+        return result
+
+    def describe_feed_problem(
+        self, feeds: Mapping[str, Any], output_names: Sequence[str] | None = None
+    ) -> str | None:
+        """Why ``feeds`` do not fit this model (``None`` if they do)."""
+        if not isinstance(feeds, Mapping):
+            return f"feeds must map input names to numpy arrays, got {type(feeds).__name__}"
+        missing = [n for n in self.input_names if n not in feeds]
+        unknown = [n for n in feeds if n not in self.input_shapes]
+        if missing or unknown:
+            return (
+                f"{self.path.name} takes inputs {self.input_names}; "
+                + (f"missing {missing}" if missing else "")
+                + ("; " if missing and unknown else "")
+                + (f"unknown {unknown}" if unknown else "")
+            )
+        for name, value in feeds.items():
+            want_dtype = self.input_dtypes[name]
+            want_shape = self.input_shapes[name]
+            if not isinstance(value, np.ndarray):
+                return (
+                    f"input {name!r} must be a numpy array of {want_dtype} with shape "
+                    f"{_fmt(want_shape)}, got {type(value).__name__}"
+                )
+            if value.dtype != want_dtype:
+                return (
+                    f"input {name!r} must have dtype {want_dtype}, got {value.dtype}; "
+                    f"convert it with .astype(np.{want_dtype})"
+                )
+            if len(value.shape) != len(want_shape) or any(
+                w is not None and w != g for w, g in zip(want_shape, value.shape, strict=True)
+            ):
+                return (
+                    f"input {name!r} must have shape {_fmt(want_shape)}, got "
+                    f"{_fmt(tuple(value.shape))}"
+                )
+        if output_names is not None:
+            bad = [n for n in output_names if n not in self.output_shapes]
+            if bad:
+                return f"unknown output(s) {bad}; {self.path.name} has {self.output_names}"
+        return None
+
+    def __repr__(self) -> str:
+        return (
+            f"InferenceSession({str(self.path)!r}, num_threads={self.num_threads}, "
+            f"providers={self.providers})"
+        )
+
+
+def _fmt(shape: Shape) -> str:
+    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"

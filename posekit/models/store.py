@@ -1,0 +1,340 @@
+"""On-disk model store: cache location, atomic writes, sidecars and stale-file cleanup.
+
+Layout under :func:`cache_dir`::
+
+    models/<name>.onnx        converted model
+    models/<name>.json        sidecar: source sha256, converter version, onnx sha256, created
+    sources/<file>.tflite     verified official source, kept so re-conversion needs no download
+
+Every file is written to a temporary name in the same folder (``.<name>.<pid>.<random>.part``),
+flushed, fsynced and then moved into place with :func:`os.replace`, so a reader sees either the
+old file or the complete new one. A model counts as installed only when its sidecar exists and
+records the ONNX file's size; an interrupted install therefore never leaves a loadable half file.
+
+Example:
+    >>> from posekit.models.store import cache_dir, onnx_path
+    >>> onnx_path("pose_detection") == cache_dir() / "models" / "pose_detection.onnx"
+    True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import errno
+import hashlib
+import json
+import logging
+import os
+import secrets
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from posekit.errors import ModelError
+
+__all__ = [
+    "HOME_ENV",
+    "STORAGE_ERRNOS",
+    "Sidecar",
+    "atomic_writer",
+    "cache_dir",
+    "clean_stale_parts",
+    "ensure_dir",
+    "file_sha256",
+    "is_installed",
+    "models_dir",
+    "onnx_path",
+    "read_sidecar",
+    "sidecar_path",
+    "source_path",
+    "sources_dir",
+    "storage_error",
+    "write_sidecar",
+]
+
+logger = logging.getLogger(__name__)
+
+HOME_ENV = "POSEKIT_HOME"
+_PART_SUFFIX = ".part"
+_STALE_AGE_S = 6 * 3600.0
+_DEAD_WRITER_AGE_S = 60.0
+_SIDECAR_FORMAT = 1
+_CHUNK = 1 << 20
+STORAGE_ERRNOS = frozenset(
+    e
+    for e in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, getattr(errno, "EDQUOT", None))
+    if e is not None
+)
+
+
+def cache_dir() -> Path:
+    """Root of posekit's model cache.
+
+    ``$POSEKIT_HOME`` if set; otherwise the platform cache folder: ``$XDG_CACHE_HOME/posekit`` or
+    ``~/.cache/posekit`` on Linux, ``~/Library/Caches/posekit`` on macOS and
+    ``%LOCALAPPDATA%\\posekit\\Cache`` on Windows. The folder is not created here.
+    """
+    env = os.environ.get(HOME_ENV)
+    if env:
+        return Path(env).expanduser()
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "posekit" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "posekit"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base_dir = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base_dir / "posekit"
+
+
+def models_dir() -> Path:
+    """Folder of converted ``.onnx`` models and their sidecars."""
+    return cache_dir() / "models"
+
+
+def sources_dir() -> Path:
+    """Folder of verified official ``.tflite`` sources."""
+    return cache_dir() / "sources"
+
+
+def onnx_path(name: str) -> Path:
+    """Where the converted model ``name`` lives (whether or not it is installed)."""
+    return models_dir() / f"{name}.onnx"
+
+
+def sidecar_path(name: str) -> Path:
+    """The JSON sidecar describing ``onnx_path(name)``."""
+    return models_dir() / f"{name}.json"
+
+
+def source_path(file: str) -> Path:
+    """Where the verified source ``file`` (e.g. ``pose_detection.tflite``) is kept."""
+    return sources_dir() / file
+
+
+def storage_error(path: Path, exc: OSError) -> ModelError:
+    """A :class:`ModelError` for an unwritable / full / read-only cache, naming the fix."""
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        reason = "the disk is full"
+    elif exc.errno == errno.EROFS:
+        reason = "the file system is read-only"
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        reason = "permission denied"
+    return ModelError(
+        f"cannot write to posekit's model cache {cache_dir()} ({reason}: {path}); free some space, "
+        f"fix its permissions, or point {HOME_ENV} at a writable folder "
+        f"(e.g. export {HOME_ENV}=$HOME/posekit-models)"
+    )
+
+
+def ensure_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) or raise :func:`storage_error`; returns ``path``."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise storage_error(path, exc) from exc
+    if not path.is_dir():  # pragma: no cover - mkdir(exist_ok) raises for files already
+        raise storage_error(path, NotADirectoryError(errno.ENOTDIR, "not a directory"))
+    return path
+
+
+def _fsync_dir(path: Path) -> None:
+    if sys.platform == "win32":
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _part_name(target: Path) -> Path:
+    return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}{_PART_SUFFIX}")
+
+
+@contextlib.contextmanager
+def atomic_writer(target: Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; on success fsync it and move it into place.
+
+    The body writes the temporary file (directly or through a tool such as the converter). If the
+    body raises (including ``KeyboardInterrupt``) the temporary file is removed and ``target`` is
+    left untouched. OS errors while writing become a :class:`ModelError` naming the cache folder.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> t = pathlib.Path(tempfile.mkdtemp()) / "x.bin"
+        >>> with atomic_writer(t) as tmp:
+        ...     _ = tmp.write_bytes(b"ok")
+        >>> t.read_bytes()
+        b'ok'
+    """
+    ensure_dir(target.parent)
+    tmp = _part_name(target)
+    try:
+        try:
+            yield tmp
+        except OSError as exc:
+            if exc.errno in STORAGE_ERRNOS:
+                raise storage_error(target.parent, exc) from exc
+            raise
+        if not tmp.is_file():
+            raise ModelError(f"nothing was written to {tmp} for {target}")
+        try:
+            with tmp.open("rb+") as fh:
+                os.fsync(fh.fileno())
+            tmp.replace(target)
+        except OSError as exc:
+            raise storage_error(target.parent, exc) from exc
+        _fsync_dir(target.parent)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
+def _unlink_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
+
+
+def copy_hashing(
+    src: IO[bytes], dst: IO[bytes], progress: Callable[[int], None] | None = None
+) -> str:
+    """Copy a stream while computing its sha256; returns the hex digest."""
+    digest = hashlib.sha256()
+    done = 0
+    while True:
+        chunk = src.read(_CHUNK)
+        if not chunk:
+            break
+        digest.update(chunk)
+        dst.write(chunk)
+        done += len(chunk)
+        if progress is not None:
+            progress(done)
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, streamed."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _pid_alive(pid: int) -> bool:
+    if sys.platform == "win32":  # no cheap liveness probe: rely on age only
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: exists but belongs to someone else
+        return True
+    return True
+
+
+def clean_stale_parts(folder: Path) -> list[Path]:
+    """Delete temporary files left by killed installs; returns what was removed.
+
+    A ``.part`` file is stale when the process that wrote it is gone and the file has not been
+    touched for a minute (a writer in another PID namespace sharing the folder keeps its file
+    fresh), or when it is older than six hours. Loads never look at ``.part`` files, so this only
+    reclaims disk space.
+    """
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    now = time.time()
+    for entry in folder.glob(f".*{_PART_SUFFIX}"):
+        parts = entry.name.rsplit(".", 3)  # ['.<target>', '<pid>', '<rand>', 'part']
+        pid = int(parts[1]) if len(parts) == 4 and parts[1].isdigit() else -1
+        try:
+            age = now - entry.stat().st_mtime
+        except OSError:
+            continue
+        if age > _STALE_AGE_S or (
+            age > _DEAD_WRITER_AGE_S and pid != os.getpid() and (pid < 0 or not _pid_alive(pid))
+        ):
+            try:
+                entry.unlink()
+            except OSError:
+                continue
+            removed.append(entry)
+            logger.debug("removed stale temporary file %s", entry)
+    return removed
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """What the sidecar JSON next to a converted model records."""
+
+    name: str
+    onnx_sha256: str
+    onnx_size: int
+    source_file: str
+    source_sha256: str
+    source_origin: str
+    converter_version: str
+    posekit_version: str
+    created: str
+    format: int = _SIDECAR_FORMAT
+
+    @staticmethod
+    def now() -> str:
+        """UTC timestamp in ISO 8601, seconds precision."""
+        return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def write_sidecar(sidecar: Sidecar) -> Path:
+    """Atomically write the sidecar for ``sidecar.name``."""
+    target = sidecar_path(sidecar.name)
+    with atomic_writer(target) as tmp:
+        tmp.write_text(json.dumps(asdict(sidecar), indent=2) + "\n", encoding="utf-8")
+    return target
+
+
+def read_sidecar(name: str) -> Sidecar | None:
+    """The sidecar of ``name``, or ``None`` when it is missing or unreadable."""
+    path = sidecar_path(name)
+    try:
+        raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        if raw.get("format") != _SIDECAR_FORMAT:
+            return None
+        return Sidecar(**raw)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def is_installed(name: str) -> bool:
+    """Cheap check: sidecar present and the ONNX file has the size the sidecar records.
+
+    The full sha256 comparison is done by :func:`posekit.models.verify`.
+    """
+    side = read_sidecar(name)
+    if side is None or side.name != name:
+        return False
+    try:
+        return onnx_path(name).stat().st_size == side.onnx_size
+    except OSError:
+        return False
+
+
+def remove_model(name: str) -> None:
+    """Forget an installed model: sidecar first (so it stops counting), then the ONNX file."""
+    for path in (sidecar_path(name), onnx_path(name)):
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise storage_error(path.parent, exc) from exc
