@@ -191,7 +191,7 @@ class LandmarkModel:
         *,
         model: str = "full",
         num_threads: int | None = None,
-        refine_heatmap: bool = False,
+        refine_heatmap: bool = True,
         border: BorderMode = "replicate",
     ) -> None:
         if session is None:

@@ -146,8 +146,9 @@ class Tracker:
         min_detection_confidence: detector score threshold in ``[0, 1]``.
         min_tracking_confidence: pose presence below this ends tracking, in ``[0, 1]``.
         num_threads: onnxruntime threads per model (None: posekit's default).
-        refine_heatmap: refine x/y with the landmark heatmap (MediaPipe's graph does; costs an
-            extra model output, a little more accurate).
+        refine_heatmap: refine x/y with the landmark heatmap, as MediaPipe's graph always
+            does (default True: it brings posekit within 0.2 px median of MediaPipe in image
+            mode and lowers the error against annotations; costs about 0.3 ms per frame).
         detector_session, landmark_session: inject model runners (tests, custom providers);
             by default they are loaded with ``posekit.models.load_session``.
         border: pixels outside the frame in the landmark crop (``"replicate"``: MediaPipe).
@@ -172,7 +173,7 @@ class Tracker:
         min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
         num_threads: int | None = None,
-        refine_heatmap: bool = False,
+        refine_heatmap: bool = True,
         *,
         detector_session: ModelRunner | None = None,
         landmark_session: ModelRunner | None = None,

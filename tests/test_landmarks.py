@@ -124,7 +124,7 @@ def test_decode_projects_to_image_pixels() -> None:
     world[:, 2] = 0.25
     runner = FakeLandmarkRunner(raw, presence=0.8, world=world)
     roi = RotatedRect(300.0, 200.0, 400.0, 400.0, 0.6)
-    model = LandmarkModel(runner)
+    model = LandmarkModel(runner, refine_heatmap=False)
     est = model.estimate(np.zeros((480, 640, 3), np.uint8), roi)
     expected_xy = roi.to_image(raw[:33, :2], (256, 256))
     np.testing.assert_allclose(est.landmarks[:, :2], expected_xy, rtol=1e-5, atol=1e-3)
@@ -148,10 +148,10 @@ def test_decode_projects_to_image_pixels() -> None:
 def test_z_scale_follows_x_scale() -> None:
     """Doubling the ROI doubles both the spread of x and the magnitude of z."""
     raw = synthetic_raw()
-    small = LandmarkModel(FakeLandmarkRunner(raw)).estimate(
+    small = LandmarkModel(FakeLandmarkRunner(raw), refine_heatmap=False).estimate(
         np.zeros((100, 100, 3), np.uint8), RotatedRect(50, 50, 100, 100)
     )
-    big = LandmarkModel(FakeLandmarkRunner(raw)).estimate(
+    big = LandmarkModel(FakeLandmarkRunner(raw), refine_heatmap=False).estimate(
         np.zeros((100, 100, 3), np.uint8), RotatedRect(50, 50, 200, 200)
     )
     np.testing.assert_allclose(big.landmarks[:, 2], 2 * small.landmarks[:, 2], rtol=1e-5)
@@ -162,7 +162,7 @@ def test_z_scale_follows_x_scale() -> None:
 
 def test_segmentation_only_when_asked_and_warped_back() -> None:
     runner = FakeLandmarkRunner(synthetic_raw(), seg_logit=8.0)
-    model = LandmarkModel(runner)
+    model = LandmarkModel(runner, refine_heatmap=False)
     roi = RotatedRect(100.0, 100.0, 80.0, 80.0, 0.0)
     est = model.estimate(np.zeros((200, 300, 3), np.uint8), roi, segmentation=True)
     assert runner.requested[-1][-1] == "Identity_2"
@@ -172,21 +172,27 @@ def test_segmentation_only_when_asked_and_warped_back() -> None:
     assert mask[10, 10] == 0.0 and mask[100, 250] == 0.0  # outside the ROI
 
 
-def test_refine_flag_requests_the_heatmap() -> None:
+def test_refine_flag_requests_the_heatmap_only_when_on() -> None:
     runner = FakeLandmarkRunner(synthetic_raw())
     LandmarkModel(runner, refine_heatmap=True).estimate(
         np.zeros((64, 64, 3), np.uint8), RotatedRect(32, 32, 64, 64)
     )
     assert "Identity_3" in runner.requested[0]
+    LandmarkModel(runner, refine_heatmap=False).estimate(
+        np.zeros((64, 64, 3), np.uint8), RotatedRect(32, 32, 64, 64)
+    )
+    assert "Identity_3" not in runner.requested[1]
 
 
 def test_crop_input_is_rgb_in_unit_range() -> None:
     runner = FakeLandmarkRunner(synthetic_raw())
     img = np.zeros((100, 100, 3), np.uint8)
     img[..., 2] = 255  # red in BGR
-    LandmarkModel(runner).estimate(img, RotatedRect(50, 50, 60, 60))
+    LandmarkModel(runner, refine_heatmap=False).estimate(img, RotatedRect(50, 50, 60, 60))
     np.testing.assert_allclose(runner.inputs[0][0, 128, 128], [1.0, 0.0, 0.0])
-    LandmarkModel(runner).estimate(as_frame(img, color="rgb"), RotatedRect(50, 50, 60, 60))
+    LandmarkModel(runner, refine_heatmap=False).estimate(
+        as_frame(img, color="rgb"), RotatedRect(50, 50, 60, 60)
+    )
     np.testing.assert_allclose(runner.inputs[1][0, 128, 128], [0.0, 0.0, 1.0])
 
 
@@ -197,7 +203,7 @@ def test_unknown_model_name() -> None:
 
 def test_infer_returns_typed_tensors() -> None:
     runner = FakeLandmarkRunner(synthetic_raw(), presence=0.3)
-    model = LandmarkModel(runner)
+    model = LandmarkModel(runner, refine_heatmap=False)
     raw = model.infer(np.zeros((1, 256, 256, 3), np.float32), segmentation=True)
     assert isinstance(raw, LandmarkTensors)
     assert raw.landmarks.shape == (39, 5) and raw.world.shape == (39, 3)
@@ -280,7 +286,7 @@ def test_rotated_image_gives_rotated_landmarks(sessions: tuple[Any, Any], name: 
 
 def test_heatmap_refinement_keeps_landmarks_close(sessions: tuple[Any, Any]) -> None:
     img, kp = annotated(CLEAR_PEOPLE[2])
-    plain = run_pipeline(sessions, img).landmarks[:, :2]
+    plain = run_pipeline(sessions, img, refine_heatmap=False).landmarks[:, :2]
     refined = run_pipeline(sessions, img, refine_heatmap=True).landmarks[:, :2]
     moved = np.linalg.norm(refined - plain, axis=1) / torso(kp)
     assert 0 < np.max(moved) < 0.2

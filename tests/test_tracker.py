@@ -86,6 +86,7 @@ class FakeLandmarkRunner:
 def fake_tracker(**kw: Any) -> tuple[Tracker, FakeDetectorRunner, FakeLandmarkRunner]:
     det = kw.pop("det", FakeDetectorRunner())
     lm = kw.pop("lm", FakeLandmarkRunner())
+    kw.setdefault("refine_heatmap", False)  # the fake heatmap is all zeros
     return Tracker(detector_session=det, landmark_session=lm, **kw), det, lm
 
 

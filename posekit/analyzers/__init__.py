@@ -8,6 +8,10 @@
 * :mod:`posekit.analyzers.counters`: :class:`RepCounter` and the presets :class:`SquatCounter`,
   :class:`PushUpCounter`, :class:`LungeCounter`, :class:`BicepCurlCounter`,
   :class:`JumpingJackCounter`.
+* :mod:`posekit.analyzers.classifier`: k-NN pose classifier (yoga / exercise states) with vote
+  smoothing and a classifier-driven rep counter.
+* :mod:`posekit.analyzers.handoff` / :mod:`posekit.analyzers.holistic`: hand and face ROIs from
+  a pose, the hand and face-mesh models on them, and a pose + hands + face composition.
 
 Example:
     >>> import posekit
@@ -22,6 +26,18 @@ Example:
 """
 
 from posekit.analyzers.base import Analyzer, OfflineFrame, PoseFrame
+from posekit.analyzers.classifier import (
+    ClassRep,
+    ClassRepCounter,
+    ClassRepState,
+    ClassVotes,
+    EMAVoteSmoother,
+    FolderSamples,
+    PoseClassifier,
+    PoseClassifierAnalyzer,
+    extract_folder_samples,
+    pose_embedding,
+)
 from posekit.analyzers.counters import (
     BicepCurlCounter,
     JumpingJackCounter,
@@ -50,21 +66,64 @@ from posekit.analyzers.geometry import (
     torso_size,
     trunk_lean,
 )
+from posekit.analyzers.handoff import (
+    FaceDetection,
+    FaceDetector,
+    FaceLandmarker,
+    FaceLandmarks,
+    HandLandmarker,
+    HandLandmarks,
+    HandoffRois,
+    RoiHandoff,
+    face_roi,
+    face_roi_from_landmarks,
+    hand_roi,
+    hand_roi_from_landmarks,
+    transform_rect,
+)
+from posekit.analyzers.holistic import (
+    HOLISTIC_SLICES,
+    Holistic,
+    HolisticAnalyzer,
+    HolisticResult,
+    normalize_sequence,
+    roi_tracking_ok,
+    stack_sequence,
+)
 from posekit.analyzers.pipeline import AnalyzedFrame, Pipeline, ResultFrame
 
 __all__ = [
     "ANGLES",
     "ANGLE_NAMES",
+    "HOLISTIC_SLICES",
     "AnalyzedFrame",
     "Analyzer",
     "AngleAnalyzer",
     "BicepCurlCounter",
+    "ClassRep",
+    "ClassRepCounter",
+    "ClassRepState",
+    "ClassVotes",
+    "EMAVoteSmoother",
+    "FaceDetection",
+    "FaceDetector",
+    "FaceLandmarker",
+    "FaceLandmarks",
+    "FolderSamples",
+    "HandLandmarker",
+    "HandLandmarks",
+    "HandoffRois",
+    "Holistic",
+    "HolisticAnalyzer",
+    "HolisticResult",
     "JointTriple",
     "JumpingJackCounter",
     "LungeCounter",
     "OfflineFrame",
     "Phase",
     "Pipeline",
+    "PoseClassifier",
+    "PoseClassifierAnalyzer",
     "PoseFrame",
     "PoseSequence",
     "PushUpCounter",
@@ -72,15 +131,26 @@ __all__ = [
     "RepCount",
     "RepCounter",
     "ResultFrame",
+    "RoiHandoff",
     "SquatCounter",
     "Tempo",
     "angle",
     "angles",
+    "extract_folder_samples",
+    "face_roi",
+    "face_roi_from_landmarks",
+    "hand_roi",
+    "hand_roi_from_landmarks",
     "joint_angle",
     "normalize_body",
+    "normalize_sequence",
     "pose_angles",
+    "pose_embedding",
+    "roi_tracking_ok",
     "segment_lengths",
     "stack_poses",
+    "stack_sequence",
     "torso_size",
+    "transform_rect",
     "trunk_lean",
 ]

@@ -64,5 +64,5 @@ class Analyzer(ABC, Generic[T]):
     def update(self, frame: PoseFrame) -> T:
         """Consume one frame and return this analyzer's output for it."""
 
-    def reset(self) -> None:  # noqa: B027 - stateless analyzers need not override
+    def reset(self) -> None:
         """Forget all state (a new person, a new video)."""
