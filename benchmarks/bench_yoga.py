@@ -37,7 +37,12 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "yoga"
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="yoga folder with index.json")
-    ap.add_argument("--k", type=int, nargs="+", default=[10, 3, 1], help="voters to evaluate")
+    ap.add_argument(
+        "--k",
+        nargs="+",
+        default=["default", "10", "3", "1"],
+        help="voters to evaluate: integers, or 'default' (PoseClassifier's own choice)",
+    )
     ap.add_argument("--model", default="full", help="landmark model: lite, full, heavy")
     ap.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
     args = ap.parse_args(argv)
@@ -69,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"pose extraction: {n} poses in {extract_s:.2f} s (model {args.model})")
     print(f"no pose found: {len(missing)}" + (": " + ", ".join(missing) if missing else ""))
 
-    for k in args.k:
+    for k_arg in args.k:
+        k = None if k_arg == "default" else int(k_arg)
         correct: dict[str, int] = defaultdict(int)
         total: dict[str, int] = defaultdict(int)
         wrong: list[str] = []
@@ -88,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
                 wrong.append(f"{names[i]} -> {got}")
         acc = sum(correct.values()) / n
         print(
-            f"\nleave-one-out, top_n_by_mean_distance={k}: {sum(correct.values())}/{n} = {acc:.1%}"
+            f"\nleave-one-out, top_n_by_mean_distance={k_arg} (voters {clf.k}): "
+            f"{sum(correct.values())}/{n} = {acc:.1%}"
         )
         for c in classes:
             print(f"  {c:<20} {correct[c]}/{total[c]}")

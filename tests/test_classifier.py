@@ -161,8 +161,18 @@ def test_first_stage_limits_the_candidates() -> None:
 def test_small_class_warning(caplog: pytest.LogCaptureFixture) -> None:
     lm, labels = _two_class_set()
     with caplog.at_level(logging.WARNING, logger="posekit.analyzers.classifier"):
-        PoseClassifier(lm, labels)  # 10 voters, smallest class 4
+        PoseClassifier(lm, labels, top_n_by_mean_distance=10)  # smallest class has 4
     assert "smallest class" in caplog.text
+
+
+def test_default_voters_capped_at_smallest_class() -> None:
+    lm, labels = _two_class_set()
+    smallest = min(labels.count(c) for c in set(labels))
+    assert PoseClassifier(lm, labels).k == min(10, smallest)
+    counter = ClassRepCounter(PoseClassifier(lm, labels), "up")
+    assert (counter.enter_votes, counter.exit_votes) == pytest.approx(
+        (0.6 * min(10, smallest), 0.4 * min(10, smallest))
+    )
 
 
 @pytest.mark.parametrize(
@@ -339,7 +349,8 @@ def test_classifier_analyzer_smooths_and_skips_missing_pose() -> None:
 
 def _counter() -> ClassRepCounter:
     lm, labels = _two_class_set()
-    return ClassRepCounter(PoseClassifier(lm, labels), "up")
+    # 10 voters as in the reference, so the default thresholds are the reference's 6 and 4
+    return ClassRepCounter(PoseClassifier(lm, labels, top_n_by_mean_distance=10), "up")
 
 
 @pytest.mark.parametrize(
