@@ -21,7 +21,12 @@ from posekit.errors import PosekitError
 
 __all__ = ["build_parser", "main"]
 
-_SUBCOMMAND_MODULES = ("posekit.cli.models_cmd", "posekit.cli.eval_cmd")
+_SUBCOMMAND_MODULES = (
+    "posekit.cli.run_cmd",
+    "posekit.cli.models_cmd",
+    "posekit.cli.eval_cmd",
+    "posekit.cli.yoga_cmd",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,545 @@
+"""Export sinks: tracked frames to JSON Lines, CSV and annotated video.
+
+Each sink takes the frames of a tracker or pipeline stream (:class:`~posekit.tracker.FrameResult`
+or anything with the same attributes) through ``write(frame)`` and is closed with ``close()``
+(sinks are context managers). They fail early with :class:`~posekit.errors.InputError` and a fix
+when the output path cannot be written.
+
+* :class:`JsonlSink`: one JSON object per line and per frame, the *frame record*::
+
+      {"schema_version": 1, "frame": 12, "timestamp": 0.48, "state": "tracking",
+       "pose": {... Pose.to_dict() ...} or null,
+       "roi": {"center_x": ..., "center_y": ..., "width": ..., "height": ..., "rotation": ...}
+              or null,
+       "results": {"angles": {"knee": 171.2, ...}, "squats": {"count": 1, ...}}}
+
+  Its JSON Schema is :func:`frame_json_schema` (``posekit run --schema`` prints it); read a file
+  back with :func:`read_jsonl` (validated).
+* :class:`CsvSink`: one row per frame with named columns: ``frame, timestamp, state, score``
+  then ``<keypoint>_x, _y, _z, _visibility, _presence`` for the 33 keypoints in
+  :class:`~posekit.topology.Keypoint` order (optionally ``<keypoint>_world_x/_y/_z``, angle
+  and rep-counter columns). Frames without a pose have empty cells.
+* :class:`VideoSink`: frames (annotated in place by an optional annotator) to a video file.
+
+Example:
+    >>> import io, json, tempfile, pathlib
+    >>> from posekit.analyzers.base import OfflineFrame
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "poses.jsonl"
+    >>> with JsonlSink(out) as sink:
+    ...     sink.write(OfflineFrame(pose=None, timestamp=0.0, index=0))
+    >>> json.loads(out.read_text())["state"]
+    'lost'
+    >>> CsvSink.header()[:6]
+    ['frame', 'timestamp', 'state', 'score', 'nose_x', 'nose_y']
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import enum
+import json
+import logging
+import math
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any, Final, Literal
+
+import numpy as np
+
+from posekit.errors import InputError
+from posekit.pose import Pose
+from posekit.roi import RotatedRect
+from posekit.topology import KEYPOINT_NAMES
+
+if TYPE_CHECKING:
+    from posekit.draw import Annotator
+
+__all__ = [
+    "FRAME_SCHEMA_VERSION",
+    "CsvSink",
+    "JsonlSink",
+    "Sink",
+    "VideoSink",
+    "check_writable",
+    "frame_json_schema",
+    "frame_record",
+    "read_jsonl",
+    "result_to_json",
+]
+
+logger = logging.getLogger(__name__)
+
+FRAME_SCHEMA_VERSION: Final = 1
+"""Version of the frame record layout written by :class:`JsonlSink`."""
+
+_KEYPOINT_FIELDS: Final = ("x", "y", "z", "visibility", "presence")
+
+
+def check_writable(path: str | os.PathLike[str], what: str = "output") -> Path:
+    """Fail early, with a fix, if ``path`` cannot be created or overwritten.
+
+    Raises:
+        InputError: the folder does not exist, is not writable, or ``path`` is a folder.
+
+    Example:
+        >>> check_writable("/nonexistent-folder/out.csv", "--csv")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        posekit.errors.InputError: cannot write --csv /nonexistent-folder/out.csv: the folder ...
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"cannot write {what} {p}: it is a folder; give a file name inside it")
+    parent = p.parent if str(p.parent) else Path()
+    if not parent.is_dir():
+        raise InputError(
+            f"cannot write {what} {p}: the folder {parent} does not exist; create it first "
+            "or pick another path"
+        )
+    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise InputError(
+            f"cannot write {what} {p}: permission denied; pick a writable path (e.g. in the "
+            "current folder)"
+        )
+    return p
+
+
+def _open_text(path: Path, what: str, newline: str | None = None) -> IO[str]:
+    check_writable(path, what)
+    try:
+        return path.open("w", encoding="utf-8", newline=newline)
+    except OSError as exc:
+        raise InputError(f"cannot write {what} {path}: {exc.strerror or exc}") from exc
+
+
+class Sink(ABC):
+    """A destination for tracked frames: ``write(frame)`` each, then ``close()``."""
+
+    path: Path
+
+    @abstractmethod
+    def write(self, frame: Any) -> None:
+        """Write one frame (a FrameResult, AnalyzedFrame or OfflineFrame)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Flush and close (idempotent)."""
+
+    def __enter__(self) -> Sink:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+# ---------------------------------------------------------------------------------- JSON
+def result_to_json(value: Any) -> Any:
+    """An analyzer output as plain JSON values.
+
+    Rep counters give ``{"count", "phase", "value", "new_rep"}`` (the full rep list stays out of
+    the per-frame records); other dataclasses become objects, enums their value, arrays lists,
+    poses :meth:`Pose.to_dict`, non-finite floats ``null``.
+
+    Example:
+        >>> from posekit.analyzers.counters import Phase, RepCount
+        >>> result_to_json(RepCount(count=2, phase=Phase.REST, value=171.0, reps=()))
+        {'count': 2, 'phase': 'rest', 'value': 171.0, 'new_rep': None}
+    """
+    from posekit.analyzers.counters import RepCount
+
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, RepCount):
+        return {
+            "count": value.count,
+            "phase": value.phase.value,
+            "value": result_to_json(value.value),
+            "new_rep": None if value.new_rep is None else _rep_json(value.new_rep),
+        }
+    if isinstance(value, Pose):
+        return value.to_dict()
+    if isinstance(value, enum.Enum):
+        return result_to_json(value.value)
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            return result_to_json(value.tolist())
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return result_to_json(value.item())
+    if isinstance(value, Mapping):
+        return {str(k): result_to_json(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {f.name: result_to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        label = getattr(value, "label", None)  # e.g. ClassVotes: the winning class
+        if isinstance(label, str) and "label" not in out:
+            out["label"] = label
+        return out
+    if isinstance(value, (list, tuple)):
+        return [result_to_json(v) for v in value]
+    return str(value)
+
+
+def _rep_json(rep: Any) -> dict[str, Any]:
+    return {
+        "number": rep.number,
+        "start": rep.start,
+        "bottom": rep.bottom,
+        "end": rep.end,
+        "depth": rep.depth,
+        "duration": rep.duration,
+        "start_index": rep.start_index,
+        "bottom_index": rep.bottom_index,
+        "end_index": rep.end_index,
+    }
+
+
+def _roi_json(roi: RotatedRect | None) -> dict[str, float] | None:
+    if roi is None:
+        return None
+    return {
+        "center_x": roi.center_x,
+        "center_y": roi.center_y,
+        "width": roi.width,
+        "height": roi.height,
+        "rotation": roi.rotation,
+    }
+
+
+def _state(frame: Any) -> str:
+    state = getattr(frame, "state", None)
+    if state is not None:
+        return str(getattr(state, "value", state))
+    return "lost" if frame.pose is None else "tracking"
+
+
+def frame_record(frame: Any) -> dict[str, Any]:
+    """The JSON frame record of one frame (see the module docstring and
+    :func:`frame_json_schema`)."""
+    pose = frame.pose
+    results = getattr(frame, "results", None) or {}
+    return {
+        "schema_version": FRAME_SCHEMA_VERSION,
+        "frame": int(frame.index),
+        "timestamp": float(frame.timestamp),
+        "state": _state(frame),
+        "pose": None if pose is None else pose.to_dict(),
+        "roi": _roi_json(getattr(frame, "roi", None)),
+        "results": {str(k): result_to_json(v) for k, v in results.items()},
+    }
+
+
+def frame_json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of one :class:`JsonlSink` line.
+
+    Example:
+        >>> schema = frame_json_schema()
+        >>> sorted(schema["required"])
+        ['frame', 'pose', 'state', 'timestamp']
+    """
+    from posekit.schema import pose_json_schema
+
+    pose = pose_json_schema()
+    pose.pop("$schema", None)
+    defs = pose.pop("$defs", {})
+    roi_props = {
+        "center_x": {"type": "number", "description": "ROI centre x (pixels)."},
+        "center_y": {"type": "number", "description": "ROI centre y (pixels)."},
+        "width": {"type": "number", "exclusiveMinimum": 0},
+        "height": {"type": "number", "exclusiveMinimum": 0},
+        "rotation": {"type": "number", "description": "Radians, clockwise on screen."},
+    }
+    schema: dict[str, Any] = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "urn:posekit:frame-record:1",
+        "title": "posekit frame record",
+        "description": (
+            "One line of a posekit JSON Lines file (posekit run --jsonl): one tracked video "
+            "frame. `pose` is null when no person was tracked on the frame."
+        ),
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["frame", "timestamp", "state", "pose"],
+        "properties": {
+            "schema_version": {"const": FRAME_SCHEMA_VERSION, "default": FRAME_SCHEMA_VERSION},
+            "frame": {"type": "integer", "minimum": 0, "description": "0-based frame index."},
+            "timestamp": {"type": "number", "description": "Seconds (source timestamps)."},
+            "state": {
+                "enum": ["detected", "tracking", "lost"],
+                "description": "detected: the detector ran and a pose was confirmed; tracking: "
+                "found in the ROI from the previous frame; lost: no pose.",
+            },
+            "pose": {"anyOf": [{"$ref": "#/$defs/Pose"}, {"type": "null"}]},
+            "roi": {
+                "anyOf": [
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": sorted(roi_props),
+                        "properties": roi_props,
+                    },
+                    {"type": "null"},
+                ],
+                "default": None,
+                "description": "The region the landmark model looked at (null if it did not run).",
+            },
+            "results": {
+                "type": "object",
+                "default": {},
+                "description": "Analyzer outputs by analyzer name (angles in degrees, rep "
+                "counters as {count, phase, value, new_rep}, classifiers as {votes, k, label}).",
+            },
+        },
+        "$defs": {**defs, "Pose": pose},
+    }
+    return schema
+
+
+class JsonlSink(Sink):
+    """Frames as JSON Lines: one :func:`frame_record` per line.
+
+    Args:
+        path: the output file (overwritten).
+        schema: also write :func:`frame_json_schema` to ``<stem>.schema.json`` beside it.
+
+    Raises:
+        InputError: the path cannot be written.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, schema: bool = False) -> None:
+        self.path = Path(path)
+        self._file: IO[str] | None = _open_text(self.path, "--jsonl")
+        self.frames = 0
+        if schema:
+            target = self.path.with_name(self.path.stem + ".schema.json")
+            with _open_text(target, "the JSON schema") as f:
+                json.dump(frame_json_schema(), f, indent=1)
+                f.write("\n")
+            self.schema_path: Path | None = target
+        else:
+            self.schema_path = None
+
+    def write(self, frame: Any) -> None:
+        if self._file is None:
+            raise InputError(f"{self.path} is closed: write frames before close()")
+        import pydantic_core
+
+        self._file.write(pydantic_core.to_json(frame_record(frame)).decode())
+        self._file.write("\n")
+        self.frames += 1
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[dict[str, Any], Pose | None]]:
+    """Read a :class:`JsonlSink` file back: ``(record, pose)`` per line, the pose validated.
+
+    Raises:
+        InputError: a line that is not JSON or not a frame record (names the line number).
+    """
+    p = Path(path)
+    with p.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{p}:{n}: not JSON ({exc}); is this a posekit .jsonl?") from exc
+            if not isinstance(record, dict) or not {"frame", "timestamp", "state"} <= set(record):
+                raise InputError(
+                    f"{p}:{n}: not a posekit frame record (needs frame, timestamp, state, pose)"
+                )
+            pose = record.get("pose")
+            yield record, None if pose is None else Pose.from_dict(pose)
+
+
+# ---------------------------------------------------------------------------------- CSV
+class CsvSink(Sink):
+    """Frames as CSV: one row per frame, named columns (see :meth:`header`).
+
+    Args:
+        path: the output file (overwritten).
+        world: add ``<keypoint>_world_x/_y/_z`` (metres) columns.
+        angles: add ``angle_<name>`` columns read from the ``"angles"`` result of an
+            :class:`~posekit.analyzers.geometry.AngleAnalyzer` in the pipeline.
+        counters: add ``<name>_count`` and ``<name>_phase`` columns read from the rep
+            counter results named ``name``.
+        precision: significant digits of the numbers.
+
+    Raises:
+        InputError: the path cannot be written.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        world: bool = False,
+        angles: Sequence[str] = (),
+        counters: Sequence[str] = (),
+        precision: int = 7,
+    ) -> None:
+        self.path = Path(path)
+        self.world = bool(world)
+        self.angles = tuple(angles)
+        self.counters = tuple(counters)
+        self._fmt = f"{{:.{int(precision)}g}}"
+        self.columns = self.header(world=self.world, angles=self.angles, counters=self.counters)
+        n_kp = len(KEYPOINT_NAMES) * (len(_KEYPOINT_FIELDS) + (3 if self.world else 0))
+        self._empty_pose = [""] * (1 + n_kp)
+        self._stack = np.empty((len(KEYPOINT_NAMES), len(_KEYPOINT_FIELDS)), np.float32)
+        self._file: IO[str] | None = _open_text(self.path, "--csv", newline="")
+        self._writer = csv.writer(self._file)
+        self._writer.writerow(self.columns)
+        self.frames = 0
+
+    @staticmethod
+    def header(
+        *, world: bool = False, angles: Sequence[str] = (), counters: Sequence[str] = ()
+    ) -> list[str]:
+        """The column names, in order."""
+        cols = ["frame", "timestamp", "state", "score"]
+        cols += [f"{k}_{f}" for k in KEYPOINT_NAMES for f in _KEYPOINT_FIELDS]
+        if world:
+            cols += [f"{k}_world_{a}" for k in KEYPOINT_NAMES for a in "xyz"]
+        cols += [f"angle_{a}" for a in angles]
+        for c in counters:
+            cols += [f"{c}_count", f"{c}_phase"]
+        return cols
+
+    def _num(self, v: float | None) -> str:
+        return "" if v is None or not math.isfinite(v) else self._fmt.format(v)
+
+    def write(self, frame: Any) -> None:
+        if self._file is None:
+            raise InputError(f"{self.path} is closed: write frames before close()")
+        fmt = self._fmt.format
+        row: list[str] = [str(int(frame.index)), fmt(float(frame.timestamp)), _state(frame)]
+        pose: Pose | None = frame.pose
+        if pose is None:
+            row += self._empty_pose
+        else:
+            s = self._stack
+            s[:, :2] = pose.xy
+            s[:, 2] = pose.z
+            s[:, 3] = pose.visibility
+            s[:, 4] = pose.presence
+            row.append(fmt(pose.score))
+            row += map(fmt, s.ravel().tolist())
+            if self.world:
+                w = pose.world
+                row += (
+                    [""] * (3 * len(KEYPOINT_NAMES)) if w is None else map(fmt, w.ravel().tolist())
+                )
+        results = getattr(frame, "results", None) or {}
+        if self.angles:
+            values = results.get("angles") or {}
+            row += [self._num(values.get(a)) for a in self.angles]
+        for c in self.counters:
+            state = results.get(c)
+            if state is None:
+                row += ["", ""]
+            else:
+                row += [str(state.count), state.phase.value]
+        self._writer.writerow(row)
+        self.frames += 1
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+# ---------------------------------------------------------------------------------- video
+_FOURCC: Final[dict[str, str]] = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG"}
+
+Codec = Literal["mp4v", "MJPG", "XVID", "avc1"]
+
+
+class VideoSink(Sink):
+    """Frames to a video file, annotated in place by ``annotator`` first (when given).
+
+    Args:
+        path: ``.mp4`` (``mp4v``), ``.avi`` (MJPG), ``.mov``/``.m4v``.
+        fps: frames per second of the output (the source's; 30 if unknown).
+        annotator: drawn on each frame by :meth:`write` (e.g. a :class:`~posekit.draw.Compose`).
+        codec: a FourCC overriding the one chosen from the extension.
+
+    The writer opens on the first frame (its size fixes the video size).
+
+    Raises:
+        InputError: unwritable path, unknown extension, or OpenCV cannot encode it.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        fps: float | None = None,
+        *,
+        annotator: Annotator[Any] | None = None,
+        codec: str | None = None,
+    ) -> None:
+        self.path = check_writable(path, "--output")
+        suffix = self.path.suffix.lower()
+        if codec is None and suffix not in _FOURCC:
+            raise InputError(
+                f"cannot write video {self.path}: unknown extension {suffix or '(none)'!r}; "
+                f"use one of {', '.join(sorted(_FOURCC))}"
+            )
+        self.codec = codec or _FOURCC[suffix]
+        self.fps = float(fps) if fps and math.isfinite(fps) and fps > 0 else 30.0
+        self.annotator = annotator
+        self.frames = 0
+        self._writer: Any = None
+        self._size: tuple[int, int] | None = None
+
+    def write(self, frame: Any) -> None:
+        """Annotate ``frame.frame`` (the image of a tracker result) in place and write it."""
+        image = getattr(frame, "frame", None)
+        if image is None:
+            raise InputError(
+                "VideoSink needs frames that carry their image (results of Tracker.stream); "
+                "use write_image(image) for plain images"
+            )
+        if self.annotator is not None:
+            self.annotator(image, frame)
+        self.write_image(image)
+
+    def write_image(self, image: np.ndarray[Any, Any]) -> None:
+        """Write one ``uint8 (H, W, 3)`` BGR image."""
+        import cv2
+
+        h, w = image.shape[:2]
+        if self._writer is None:
+            fourcc = cv2.VideoWriter.fourcc(*self.codec)
+            writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, (w, h))
+            if not writer.isOpened():
+                writer.release()
+                raise InputError(
+                    f"OpenCV cannot write {self.path} with codec {self.codec!r}: pick another "
+                    "extension (.mp4 or .avi) or a writable folder"
+                )
+            self._writer, self._size = writer, (w, h)
+        elif (w, h) != self._size:
+            raise InputError(
+                f"frame size {w}x{h} differs from the video's {self._size}: a video has one size"
+            )
+        self._writer.write(image)
+        self.frames += 1
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None

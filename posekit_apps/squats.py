@@ -1,0 +1,569 @@
+"""``posekit-squats``: a live rep counter with form feedback (squats, push-ups, lunges, curls,
+jumping jacks).
+
+Usage::
+
+    posekit-squats                              # camera 0, live window; q or Ctrl-C stops
+    posekit-squats squat.mp4 --no-show --output annotated.mp4 --json summary.json --plot angle.png
+    posekit-squats 1 --exercise pushup          # camera 1, push-ups
+
+The window (or the ``--output`` video) shows the skeleton, the joint angle the counter follows,
+the phase of the current rep, the count and feedback on the last rep: whether it reached the
+target depth (``--target``) and its tempo (seconds down / up). Without a display, or with an
+OpenCV build without GUI support (``opencv-python-headless``), it runs headless and says so in
+one log line. At the end a summary (reps, per-rep depth and duration) is printed, and written
+as JSON with ``--json``; ``--plot`` draws the angle over time with the reps marked.
+
+Bad input (missing file, not a video, no such camera, unwritable output, unknown exercise) is
+reported as one line on stderr with exit code 2.
+
+Example:
+    >>> args = build_parser().parse_args(["clip.mp4", "--exercise", "lunge", "--no-show"])
+    >>> args.source, args.exercise, args.show
+    ('clip.mp4', 'lunge', False)
+    >>> PRESETS["squat"].target
+    100.0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+import numpy.typing as npt
+
+from posekit.errors import InputError, PosekitError
+
+__all__ = ["PRESETS", "ExercisePreset", "RepFeedback", "build_parser", "feedback", "main", "run"]
+
+logger = logging.getLogger("posekit_apps.squats")
+
+PROG = "posekit-squats"
+
+
+@dataclass(frozen=True, slots=True)
+class ExercisePreset:
+    """How an exercise is shown and judged.
+
+    Attributes:
+        title: display name.
+        signal: what the counter measures (for labels).
+        target: the depth a good rep reaches (degrees): at most this for exercises that rest
+            straight (squats), at least this for ``rest="down"`` ones (jumping jacks).
+        joints: joint angles written on the skeleton.
+        phases: words for where the person is: at rest, leaving the rest position, at the
+            turning point (bottom of a squat), returning.
+        min_tempo: reps shorter than this (seconds) get a "slow down" hint.
+    """
+
+    title: str
+    signal: str
+    target: float
+    joints: tuple[str, ...]
+    phases: tuple[str, str, str, str]
+    min_tempo: float = 1.0
+
+
+PRESETS: dict[str, ExercisePreset] = {
+    "squat": ExercisePreset(
+        "squats",
+        "knee angle",
+        100.0,
+        ("left_knee", "right_knee"),
+        ("standing", "going down", "bottom", "coming up"),
+    ),
+    "pushup": ExercisePreset(
+        "push-ups",
+        "elbow angle",
+        90.0,
+        ("left_elbow", "right_elbow"),
+        ("arms straight", "going down", "bottom", "pushing up"),
+    ),
+    "lunge": ExercisePreset(
+        "lunges",
+        "knee angle",
+        100.0,
+        ("left_knee", "right_knee"),
+        ("standing", "going down", "bottom", "coming up"),
+    ),
+    "curl": ExercisePreset(
+        "curls",
+        "elbow angle",
+        50.0,
+        ("left_elbow", "right_elbow"),
+        ("arms down", "curling", "top", "lowering"),
+        0.8,
+    ),
+    "jumping-jack": ExercisePreset(
+        "jumping jacks",
+        "arm elevation",
+        150.0,
+        ("left_shoulder", "right_shoulder"),
+        ("arms down", "arms going up", "top", "arms coming down"),
+        0.4,
+    ),
+}
+"""Display and judging presets per ``--exercise`` (the counters are in
+:data:`posekit.cli.run_cmd.EXERCISES`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RepFeedback:
+    """What the app says about one rep."""
+
+    number: int
+    depth: float
+    depth_reached: bool
+    duration: float
+    down: float
+    up: float
+    too_fast: bool
+
+    def lines(self, preset: ExercisePreset) -> list[str]:
+        """Two short lines for the screen."""
+        depth = (
+            f"rep {self.number}: depth {self.depth:.0f} deg - good depth"
+            if self.depth_reached
+            else f"rep {self.number}: depth {self.depth:.0f} deg - go deeper "
+            f"(target {preset.target:.0f})"
+        )
+        tempo = f"tempo {self.down:.1f} s down / {self.up:.1f} s up"
+        if self.too_fast:
+            tempo += " - slow down"
+        return [depth, tempo]
+
+
+def feedback(rep: Any, preset: ExercisePreset, rest: str) -> RepFeedback:
+    """Judge one :class:`~posekit.analyzers.counters.Rep` against ``preset``.
+
+    Example:
+        >>> from posekit.analyzers.counters import Rep
+        >>> r = Rep(1, start=0.0, bottom=1.2, end=2.0, depth=95.0, start_index=0,
+        ...         bottom_index=30, end_index=50)
+        >>> f = feedback(r, PRESETS["squat"], "up")
+        >>> f.depth_reached, f.lines(PRESETS["squat"])[1]
+        (True, 'tempo 1.2 s down / 0.8 s up')
+    """
+    reached = rep.depth <= preset.target if rest == "up" else rep.depth >= preset.target
+    tempo = rep.tempo
+    return RepFeedback(
+        number=rep.number,
+        depth=float(rep.depth),
+        depth_reached=bool(reached),
+        duration=float(rep.duration),
+        down=float(tempo.to_bottom),
+        up=float(tempo.from_bottom),
+        too_fast=rep.duration < preset.min_tempo,
+    )
+
+
+# ---------------------------------------------------------------------------------- CLI
+class _OneLineParser(argparse.ArgumentParser):
+    """Argument errors as one line (``prog: error: ...``) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``posekit-squats`` argument parser."""
+    from posekit.cli.run_cmd import EXERCISES, add_tracker_options
+
+    p = _OneLineParser(
+        prog=PROG,
+        description=(
+            "Count squats (or push-ups, lunges, curls, jumping jacks) from a camera or a video, "
+            "with the skeleton, the joint angle, the phase, the count and feedback on each rep "
+            "(depth reached or not, tempo) drawn live. q or Ctrl-C stops. Prints a summary at "
+            "the end."
+        ),
+        epilog=(
+            "examples:\n"
+            f"  {PROG}                       camera 0 in a window\n"
+            f"  {PROG} squat.mp4 --no-show --output annotated.mp4 --json reps.json "
+            "--plot angle.png\n"
+            f"  {PROG} 1 --exercise pushup   camera 1, push-ups"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "source",
+        nargs="?",
+        default="0",
+        metavar="SOURCE",
+        help="camera index (default 0) or a video file / URL",
+    )
+    p.add_argument(
+        "-e",
+        "--exercise",
+        choices=tuple(EXERCISES),
+        default="squat",
+        metavar="EXERCISE",
+        help=f"what to count: {', '.join(EXERCISES)} (default squat)",
+    )
+    p.add_argument(
+        "--target",
+        type=float,
+        default=None,
+        metavar="DEG",
+        help="depth a good rep reaches, in degrees (default: squat/lunge 100, push-up 90, "
+        "curl 50, jumping jack 150)",
+    )
+    p.add_argument("--no-show", dest="show", action="store_false", help="no window (headless)")
+    p.add_argument("-o", "--output", metavar="VIDEO", help="write the annotated video (.mp4/.avi)")
+    p.add_argument("--json", metavar="FILE", help="write the summary as JSON")
+    p.add_argument("--plot", metavar="PNG", help="plot the angle over time with the reps marked")
+    p.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (video files)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    add_tracker_options(p)
+    return p
+
+
+def _error(message: str, code: int = 2) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``posekit-squats`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format=f"{PROG}: %(message)s"
+        if not args.verbose
+        else "%(levelname)s %(name)s: %(message)s",
+    )
+    if not args.verbose:
+        for name in ("posekit.models", "posekit.convert"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        return run(args)
+    except PosekitError as exc:
+        return _error(str(exc))
+
+
+# ---------------------------------------------------------------------------------- the app
+class _Overlay:
+    """Skeleton, joint angles, the count panel, the rep feedback and an angle gauge."""
+
+    def __init__(
+        self, preset: ExercisePreset, up: float, down: float, rest: str, space: Any = "image"
+    ) -> None:
+        from posekit.draw import AngleAnnotator, KeypointAnnotator, SkeletonAnnotator, TextPanel
+
+        self.preset = preset
+        self.up, self.down, self.rest = up, down, rest
+        angles = AngleAnnotator(preset.joints, space=space)  # what the counter measures
+        self.skeleton = SkeletonAnnotator() + KeypointAnnotator() + angles
+        self.panel = TextPanel(corner="top-left", title_scale=1.6)
+        self.good = TextPanel(corner="bottom-left", color=(120, 255, 120))
+        self.bad = TextPanel(corner="bottom-left", color=(80, 180, 255))
+        self.notice = TextPanel(corner="top-right", color=(80, 180, 255))
+        self._history: deque[tuple[float, float]] = deque()
+
+    def phase_text(self, state: Any, timestamp: float) -> str:
+        """Where the person is in the rep, in words: the counter's phase plus the direction
+        the angle moves (degrees per second over the last ~0.2 s)."""
+        phase, value = state.phase.value, state.value
+        words = self.preset.phases
+        if value is not None:
+            self._history.append((timestamp, value))
+            while len(self._history) > 2 and timestamp - self._history[0][0] > 0.2:
+                self._history.popleft()
+        if phase == "unknown":
+            return "get in position"
+        if phase == "rest" or value is None:
+            return words[0] if phase == "rest" else words[1]
+        t_old, v_old = self._history[0]
+        speed = (value - v_old) / (timestamp - t_old) if timestamp > t_old else 0.0
+        towards_turn = -speed if self.rest == "up" else speed  # deg/s towards the turn
+        if towards_turn > 20.0:
+            return words[1]
+        if towards_turn < -20.0:
+            return words[3]
+        return words[2] if phase == "returning" else words[1]
+
+    def draw(
+        self,
+        frame: npt.NDArray[np.uint8],
+        result: Any,
+        state: Any,
+        last: RepFeedback | None,
+    ) -> None:
+        self.skeleton.annotate(frame, result.pose)
+        value = "--" if state.value is None else f"{state.value:.0f} deg"
+        phase = self.phase_text(state, result.timestamp)
+        self.panel.annotate(
+            frame,
+            [f"{self.preset.title}: {state.count}", f"{self.preset.signal}: {value}", phase],
+        )
+        if result.pose is None:
+            self.notice.annotate(frame, ["no person in view"])
+        if last is not None:
+            (self.good if last.depth_reached and not last.too_fast else self.bad).annotate(
+                frame, last.lines(self.preset)
+            )
+        self._gauge(frame, state.value)
+
+    def _gauge(self, frame: npt.NDArray[np.uint8], value: float | None) -> None:
+        """A vertical bar on the right: the angle between 30 and 180 deg, with the thresholds
+        and the target marked."""
+        import cv2
+
+        h, w = frame.shape[:2]
+        s = max(0.5, min(h, w) / 720)
+        bw, top, bottom = round(22 * s), round(h * 0.25), round(h * 0.85)
+        x1 = w - round(30 * s)
+        x0 = x1 - bw
+        lo, hi = 30.0, 180.0
+
+        def y_of(deg: float) -> int:
+            return round(float(bottom - (min(max(deg, lo), hi) - lo) / (hi - lo) * (bottom - top)))
+
+        region = frame[top:bottom, x0:x1]
+        cv2.convertScaleAbs(region, dst=region, alpha=0.35)
+        if value is not None:
+            reached = (
+                value <= self.preset.target if self.rest == "up" else value >= self.preset.target
+            )
+            at_rest = value >= self.up if self.rest == "up" else value <= self.down
+            color = (80, 220, 80) if reached else (170, 170, 170) if at_rest else (0, 170, 255)
+            cv2.rectangle(frame, (x0, y_of(value)), (x1, bottom), color, -1)
+        cv2.rectangle(frame, (x0, top), (x1, bottom), (235, 235, 235), 1)
+        font = cv2.FONT_HERSHEY_SIMPLEX
+        fs, tk = 0.7 * s, max(1, round(1.5 * s))
+        for deg, label, color in (
+            (self.up, f"{self.up:.0f}", (235, 235, 235)),
+            (self.down, f"{self.down:.0f}", (235, 235, 235)),
+            (self.preset.target, f"target {self.preset.target:.0f}", (80, 220, 80)),
+        ):
+            y = y_of(deg)
+            cv2.line(frame, (x0 - round(6 * s), y), (x1, y), color, max(1, round(2 * s)))
+            (tw, th), _ = cv2.getTextSize(label, font, fs, tk)
+            org = (x0 - round(10 * s) - tw, y + th // 2)
+            cv2.putText(frame, label, org, font, fs, (20, 20, 20), tk + 2, cv2.LINE_AA)
+            cv2.putText(frame, label, org, font, fs, color, tk, cv2.LINE_AA)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the app with parsed ``args``; returns the exit code."""
+    from posekit.analyzers import Pipeline
+    from posekit.cli.run_cmd import (
+        FrameProgress,
+        build_tracker,
+        ensure_models,
+        make_counter,
+        open_input,
+        options_from_args,
+        parse_source,
+    )
+    from posekit.draw import Window
+    from posekit.sinks import VideoSink, check_writable
+
+    preset = PRESETS[args.exercise]
+    if args.target is not None:
+        if not (math.isfinite(args.target) and 0 < args.target < 180):
+            raise InputError(f"--target {args.target}: give an angle in degrees between 0 and 180")
+        preset = ExercisePreset(
+            preset.title, preset.signal, float(args.target), preset.joints, preset.phases,
+            preset.min_tempo,
+        )  # fmt: skip
+    if args.max_frames is not None and args.max_frames < 1:
+        raise InputError(f"--max-frames {args.max_frames}: give a positive number of frames")
+    for path, what in ((args.output, "--output"), (args.json, "--json"), (args.plot, "--plot")):
+        if path is not None:
+            check_writable(path, what)
+    if args.plot is not None and Path(args.plot).suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise InputError(f"--plot {args.plot}: use a .png or .jpg file name")
+    source = parse_source(args.source)
+    options = options_from_args(args)
+    counter = make_counter(args.exercise)
+    pipeline = Pipeline(analyzers=[counter])
+    src = open_input(source)  # fails early, one line, on a missing file / camera
+    is_camera = isinstance(source, int)
+    name = f"camera {source}" if is_camera else str(source)
+    window = Window(f"{PROG} ({preset.title})", enabled=args.show)
+    ensure_models(options, progress=not args.no_progress)
+    overlay = _Overlay(preset, counter.up, counter.down, counter.rest, counter.space)
+    video = None if args.output is None else VideoSink(args.output, src.fps)
+    total = src.frame_count if not is_camera else None
+    if args.max_frames is not None:
+        total = min(total or args.max_frames, args.max_frames)
+    bar = None
+    if not args.no_progress and (not is_camera or not window.active):
+        bar = FrameProgress(sys.stderr, Path(name).name if not is_camera else name, total)
+    times: list[float] = []
+    values: list[float] = []
+    last: RepFeedback | None = None
+    judged: list[RepFeedback] = []
+    frames = poses = 0
+    interrupted = False
+    t0 = time.perf_counter()
+    t_first: float | None = None
+    try:
+        with build_tracker(options) as tracker, window:
+            stream = pipeline.stream(tracker.stream(src))
+            try:
+                for result in stream:
+                    state = result.results[counter.name]
+                    if t_first is None:
+                        t_first = result.timestamp
+                    times.append(result.timestamp - t_first)
+                    values.append(math.nan if state.value is None else state.value)
+                    if state.new_rep is not None:
+                        last = feedback(state.new_rep, preset, counter.rest)
+                        judged.append(last)
+                        logger.info(
+                            "rep %d: %s",
+                            last.number,
+                            "; ".join(last.lines(preset)).split(": ", 1)[1],
+                        )
+                    frames += 1
+                    poses += result.pose is not None
+                    if video is not None or window.active:
+                        frame = result.frame
+                        assert frame is not None  # tracker streams carry their frames
+                        overlay.draw(frame, result, state, last)
+                        if video is not None:
+                            video.write_image(frame)
+                        if not window.show(frame):
+                            break
+                    if bar is not None:
+                        bar.update(frames, total)
+                    if args.max_frames is not None and frames >= args.max_frames:
+                        break
+            except KeyboardInterrupt:
+                interrupted = True
+            finally:
+                stream.close()  # type: ignore[attr-defined]
+    finally:
+        if bar is not None:
+            bar.close()
+        if video is not None:
+            video.close()
+        src.release()
+    seconds = time.perf_counter() - t0
+    summary = _summary(
+        name, args.exercise, preset, counter, judged, frames, poses, times, seconds, interrupted
+    )
+    summary["ended_early"] = src.end_reason if src.ended_early else None
+    print(_format_summary(summary))
+    if args.json is not None:
+        _write_text(args.json, json.dumps(summary, indent=1) + "\n", "--json")
+    if args.plot is not None:
+        from posekit_apps.plot import RepSpan, plot_signal, save_plot
+
+        spans = [
+            RepSpan(r.number, r.start - (t_first or 0.0), r.end - (t_first or 0.0),
+                    r.bottom - (t_first or 0.0), r.depth, f.depth_reached)
+            for r, f in zip(counter.reps, judged, strict=True)
+        ]  # fmt: skip
+        rest_level, far_level = (
+            (counter.up, counter.down) if counter.rest == "up" else (counter.down, counter.up)
+        )
+        cmp_rest, cmp_far = (">", "<") if counter.rest == "up" else ("<", ">")
+        thresholds = [
+            (f"{preset.phases[0]} {cmp_rest}", rest_level),
+            (f"{preset.phases[2]} {cmp_far}", far_level),
+            ("target", preset.target),
+        ]
+        title = (
+            f"{Path(name).name}: {preset.signal} over time, {counter.count} "
+            f"{preset.title if counter.count != 1 else preset.title.rstrip('s')}"
+        )
+        image = plot_signal(
+            times, values, title=title, y_label=f"{preset.signal} (deg)",
+            thresholds=thresholds, reps=spans,
+        )  # fmt: skip
+        save_plot(image, args.plot)
+    if video is not None:
+        logger.info("annotated video: %s", args.output)
+    return 0
+
+
+def _write_text(path: str, text: str, what: str) -> None:
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write {what} {path}: {exc.strerror or exc}") from exc
+
+
+def _summary(
+    name: str,
+    exercise: str,
+    preset: ExercisePreset,
+    counter: Any,
+    judged: list[RepFeedback],
+    frames: int,
+    poses: int,
+    times: list[float],
+    seconds: float,
+    interrupted: bool,
+) -> dict[str, Any]:
+    reps = []
+    for rep, f in zip(counter.reps, judged, strict=True):
+        reps.append(
+            {
+                "number": rep.number,
+                "depth_deg": round(rep.depth, 3),
+                "depth_reached": f.depth_reached,
+                "duration_s": round(rep.duration, 3),
+                "down_s": round(f.down, 3),
+                "up_s": round(f.up, 3),
+                "start_s": round(rep.start, 3),
+                "bottom_s": round(rep.bottom, 3),
+                "end_s": round(rep.end, 3),
+                "start_frame": rep.start_index,
+                "bottom_frame": rep.bottom_index,
+                "end_frame": rep.end_index,
+            }
+        )
+    return {
+        "source": name,
+        "exercise": exercise,
+        "reps": counter.count,
+        "reps_at_target_depth": sum(f.depth_reached for f in judged),
+        "rep_details": reps,
+        "signal": counter.signal if isinstance(counter.signal, str) else list(counter.signal),
+        "thresholds_deg": {"up": counter.up, "down": counter.down, "target": preset.target},
+        "frames": frames,
+        "frames_with_pose": poses,
+        "video_seconds": round(times[-1], 3) if times else 0.0,
+        "processing_seconds": round(seconds, 3),
+        "processing_fps": round(frames / seconds, 1) if seconds > 0 else 0.0,
+        "interrupted": interrupted,
+    }
+
+
+def _format_summary(s: dict[str, Any]) -> str:
+    lines = [
+        f"{s['source']}: {s['reps']} {s['exercise']} rep{'' if s['reps'] == 1 else 's'} "
+        f"({s['reps_at_target_depth']} at target depth {s['thresholds_deg']['target']:.0f} deg), "
+        f"{s['frames']} frames, pose on {s['frames_with_pose']}, "
+        f"{s['processing_fps']:.1f} frames/s"
+    ]
+    for r in s["rep_details"]:
+        lines.append(
+            f"  rep {r['number']}: depth {r['depth_deg']:.0f} deg "
+            f"({'reached' if r['depth_reached'] else 'not reached'}), "
+            f"{r['duration_s']:.2f} s ({r['down_s']:.1f} s down, {r['up_s']:.1f} s up), "
+            f"frames {r['start_frame']}-{r['end_frame']}"
+        )
+    if s["interrupted"]:
+        lines.append("  (stopped early)")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
