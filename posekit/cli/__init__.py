@@ -16,10 +16,11 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from posekit.errors import PosekitError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["OneLineParser", "build_parser", "main"]
 
 _SUBCOMMAND_MODULES = (
     "posekit.cli.run_cmd",
@@ -29,11 +30,21 @@ _SUBCOMMAND_MODULES = (
 )
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line (``posekit run: error: ... (see posekit run --help)``), exit 2.
+
+    Sub-command parsers inherit the class (argparse creates them with the parent's type).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every available sub-command."""
     import importlib
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="posekit",
         description="posekit: real-time BlazePose body tracking on onnxruntime.",
     )
