@@ -314,3 +314,38 @@ def test_squat_counter_counts_real_videos_exactly(
     # the per-frame results are there on every frame, counting up monotonically
     counts = [f.results["squats"].count for f in frames]
     assert counts == sorted(counts) and counts[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("make", "signal", "fallback"),
+    [
+        (SquatCounter, "knee_3d", "knee"),
+        (LungeCounter, "knee_3d", "knee"),
+        (PushUpCounter, "elbow_3d", "elbow"),
+        (BicepCurlCounter, "elbow_3d", "elbow"),
+        (JumpingJackCounter, "shoulder_3d", "shoulder"),
+    ],
+)
+def test_presets_default_to_world_angles_with_an_image_fallback(
+    make: Callable[[], RepCounter], signal: str, fallback: str
+) -> None:
+    c = make()
+    assert (c.signal, c.space, c.cue.needs_world) == (signal, "world", True)
+    assert c.fallback is not None and (c.fallback.signal, c.fallback.space) == (fallback, "image")
+    # poses without world landmarks (make_pose has none) are measured by the fallback
+    state = c.update(OfflineFrame(make_pose(), 0.0, 0))
+    assert state.cue is c.fallback and state.value is not None
+    assert c.measure(OfflineFrame(make_pose(knee=100.0, elbow=100.0), 0.1, 1)) is not None
+
+
+def test_counter_with_world_landmarks_uses_the_3d_angle() -> None:
+    p = make_pose(knee=120.0)
+    world = np.zeros((33, 3))
+    world[[K.LEFT_HIP, K.RIGHT_HIP]] = (0.0, 0.0, 0.0)
+    world[[K.LEFT_KNEE, K.RIGHT_KNEE]] = (0.0, 0.45, 0.0)
+    world[[K.LEFT_ANKLE, K.RIGHT_ANKLE]] = (0.0, 0.45, 0.45)  # 90 deg in 3-D
+    q = Pose(p.xy, p.z, p.visibility, p.presence, score=1.0, world=world)
+    c = SquatCounter()
+    assert c.measure(OfflineFrame(q, 0.0, 0)) == pytest.approx(90.0)
+    assert c.measure(OfflineFrame(p, 0.0, 0)) == pytest.approx(120.0, abs=1e-3)  # fallback
+    assert SquatCounter(fallback=None).measure(OfflineFrame(p, 0.0, 0)) is None

@@ -50,17 +50,22 @@ __all__ = [
     "DEFAULT_MIN_VISIBILITY",
     "SEGMENTS",
     "AngleAnalyzer",
+    "Camera",
     "JointTriple",
     "PoseSequence",
     "Segment",
     "Space",
     "angle",
     "angles",
+    "hip_height",
     "joint_angle",
     "normalize_body",
     "pose_angles",
+    "project",
+    "rotate_yaw",
     "segment_lengths",
     "stack_poses",
+    "synthetic_view",
     "torso_size",
     "trunk_lean",
 ]
@@ -143,6 +148,11 @@ SEGMENTS: Mapping[str, Segment] = MappingProxyType(
 
 _SHOULDERS: Final = np.array([K.LEFT_SHOULDER, K.RIGHT_SHOULDER], np.intp)
 _HIPS: Final = np.array([K.LEFT_HIP, K.RIGHT_HIP], np.intp)
+_KNEES: Final = np.array([K.LEFT_KNEE, K.RIGHT_KNEE], np.intp)
+_ANKLES: Final = np.array([K.LEFT_ANKLE, K.RIGHT_ANKLE], np.intp)
+
+Camera = Literal["orthographic", "pinhole"]
+"""A synthetic camera for :func:`project`: parallel projection, or a pinhole at a distance."""
 
 
 # ---------------------------------------------------------------------- input checks
@@ -421,6 +431,206 @@ def normalize_body(
         out[..., 0] = cos * x + sin * z
         out[..., 2] = -sin * x + cos * z
     return out
+
+
+def _nanmean_pair(values: F64Array) -> F64Array:
+    """Mean over axis -2 (a left/right pair) of the known (finite) entries; NaN if none is."""
+    known = np.isfinite(values)
+    count = known.sum(axis=-2)
+    total = np.where(known, values, 0.0).sum(axis=-2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(np.where(count > 0, total / count, np.nan), np.float64)
+
+
+def hip_height(
+    points: npt.ArrayLike,
+    visibility: npt.ArrayLike | None = None,
+    *,
+    min_visibility: float = DEFAULT_MIN_VISIBILITY,
+) -> F64Array:
+    """Height of the hips above the ankles, in leg lengths: about 1 standing, ~0.5 in a squat.
+
+    ``hip_height = (ankle_y - hip_y) / leg`` where ``hip_y`` and ``ankle_y`` are the vertical
+    coordinates (``y``, pointing down) of the hip centre and the ankle centre (each the mean of
+    the known sides), and ``leg = |hip - knee| + |knee - ankle|`` (the mean over the sides whose
+    hip, knee and ankle are all known), i.e. the leg length as if it were straight. A straight
+    vertical leg gives 1.0; the hips dropping gives less. NaN when no hip, no ankle or no
+    complete leg is known.
+
+    On **world landmarks** (``pose.world``: metres, y down, the image's vertical) this is
+    invariant to turning the person (or the camera) about the vertical axis: the vertical
+    distance does not change under a yaw rotation and 3-D lengths do not change at all. On
+    **image pixels** the vertical distance is still yaw-invariant (for a distant camera) but the
+    leg length is not: thighs pointing at the camera look short, so a squat seen from the front
+    reads higher than the same squat seen from the side.
+
+    Example:
+        >>> import numpy as np
+        >>> p = np.zeros((33, 3)); p[[25, 26], 1] = 0.45; p[[27, 28], 1] = 0.9  # standing
+        >>> round(float(hip_height(p)), 6)
+        1.0
+        >>> p[[25, 26]] = (0.0, 0.0, -0.45)  # thighs horizontal (pointing forwards)
+        >>> p[[27, 28]] = (0.0, 0.45, -0.45)  # shins vertical: the hips are one shin up
+        >>> round(float(hip_height(p)), 6)
+        0.5
+    """
+    pts = _visible(_points(points), visibility, min_visibility)
+    hips, knees, ankles = pts[..., _HIPS, :], pts[..., _KNEES, :], pts[..., _ANKLES, :]
+    legs = np.linalg.norm(knees - hips, axis=-1) + np.linalg.norm(ankles - knees, axis=-1)
+    leg = _nanmean_pair(legs[..., None])[..., 0]
+    drop = _nanmean_pair(ankles[..., 1:2])[..., 0] - _nanmean_pair(hips[..., 1:2])[..., 0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(np.where(leg > 0, drop / leg, np.nan), np.float64)
+
+
+# ---------------------------------------------------------------------- synthetic views
+def rotate_yaw(points: npt.ArrayLike, degrees: float) -> F64Array:
+    """Turn 3-D points about the vertical (``y``) axis through the origin by ``degrees``.
+
+    ``x' = x cos(a) + z sin(a)``, ``y' = y``, ``z' = -x sin(a) + z cos(a)``: with y pointing down
+    and z away from the camera (MediaPipe's world landmarks), a positive angle turns a point on
+    ``+x`` towards the camera (``-z``). ``rotate_yaw(world, 90)`` shows a person filmed from the
+    side as seen from the front (or back). World landmarks are centred on the hips, so the body
+    turns on the spot.
+
+    Raises:
+        InputError: points that are not ``(..., 33, 3)`` or a non-finite angle.
+
+    Example:
+        >>> import numpy as np
+        >>> p = np.zeros((33, 3)); p[0] = (1.0, 2.0, 0.0)
+        >>> rotate_yaw(p, 90)[0].round(6).tolist()
+        [0.0, 2.0, -1.0]
+    """
+    pts = _points(points)
+    if pts.shape[-1] != 3:
+        raise InputError(
+            f"rotate_yaw needs 3-D points (..., 33, 3) such as pose.world, got {pts.shape}"
+        )
+    if not np.isfinite(degrees):
+        raise InputError(f"degrees={degrees!r} must be a finite angle")
+    rad = np.radians(float(degrees))
+    cos, sin = np.cos(rad), np.sin(rad)
+    rot = np.array([[cos, 0.0, -sin], [0.0, 1.0, 0.0], [sin, 0.0, cos]])  # row-vector form
+    return np.asarray(pts @ rot, np.float64)
+
+
+def project(
+    points: npt.ArrayLike,
+    *,
+    camera: Camera = "orthographic",
+    scale: float = 300.0,
+    distance: float = 3.0,
+    centre: npt.ArrayLike = (0.0, 0.0),
+) -> F64Array:
+    """Project 3-D points (metres, y down, z away from the camera) to 2-D pixels.
+
+    * ``"orthographic"``: ``(x, y) * scale + centre`` (``scale`` pixels per metre).
+    * ``"pinhole"``: a camera ``distance`` metres in front of the origin, looking along ``+z``,
+      with focal length ``scale * distance`` pixels (so a point at the origin's depth keeps the
+      orthographic scale): ``(x, y) * scale * distance / (distance + z) + centre``.
+
+    ``centre`` (shape ``(2,)`` or ``(..., 2)``, broadcast over the keypoints) is where the
+    origin lands, e.g. the hip centre in pixels.
+
+    Raises:
+        InputError: bad shapes or options, or a point behind the pinhole camera.
+
+    Example:
+        >>> import numpy as np
+        >>> p = np.zeros((33, 3)); p[0] = (0.5, -1.0, 1.0)
+        >>> project(p, scale=100, centre=(320, 240))[0].tolist()
+        [370.0, 140.0]
+        >>> project(p, camera="pinhole", scale=100, distance=1.0)[0].tolist()
+        [25.0, -50.0]
+    """
+    pts = _points(points)
+    if pts.shape[-1] != 3:
+        raise InputError(f"project needs 3-D points (..., 33, 3), got {pts.shape}")
+    if camera not in ("orthographic", "pinhole"):
+        raise InputError(f"camera={camera!r}: use 'orthographic' or 'pinhole'")
+    if not (np.isfinite(scale) and scale > 0 and np.isfinite(distance) and distance > 0):
+        raise InputError(f"scale={scale} and distance={distance} must be finite and > 0")
+    ctr = np.asarray(centre, np.float64)
+    if ctr.shape[-1:] != (2,):
+        raise InputError(f"centre must have shape (2,) or (..., 2), got {ctr.shape}")
+    if ctr.ndim > 1:
+        ctr = ctr[..., None, :]
+    if camera == "orthographic":
+        return np.asarray(pts[..., :2] * scale + ctr, np.float64)
+    depth = distance + pts[..., 2:3]
+    if not (depth > 0).all():
+        raise InputError(
+            f"a point lies behind the pinhole camera ({distance} m in front of the origin): "
+            "use a larger distance"
+        )
+    return np.asarray(pts[..., :2] * (scale * distance) / depth + ctr, np.float64)
+
+
+def synthetic_view(
+    pose: Pose,
+    yaw: float,
+    *,
+    camera: Camera = "orthographic",
+    scale: float | None = None,
+    distance: float = 3.0,
+    centre: tuple[float, float] | None = None,
+) -> Pose:
+    """The pose as a camera turned ``yaw`` degrees about the vertical axis would see it.
+
+    The world landmarks are turned with :func:`rotate_yaw`; the image landmarks are their
+    :func:`project` ion, placed so that the hip centre lands on ``centre`` (default: the pose's
+    own hip centre in pixels, so the body's up-and-down motion in a sequence is kept). ``z`` is
+    the turned world depth times ``scale``; visibility, presence, score and image size are
+    copied (a keypoint hidden in the recording stays "hidden", whatever the new view). Use it to
+    test view-dependent analysis with recorded motion.
+
+    Args:
+        pose: a pose with world landmarks.
+        yaw: degrees (0 keeps the recorded view; 90 turns a side view into a front/back view).
+        camera, distance: see :func:`project`.
+        scale: pixels per metre; default the ratio of the pose's image torso to its world torso
+            (for a sequence, pass one value so the body does not change size between frames).
+        centre: pixel position of the hip centre.
+
+    Raises:
+        InputError: the pose has no world landmarks, or bad options.
+
+    Example:
+        >>> import numpy as np
+        >>> world = np.zeros((33, 3)); world[[11, 12], 1] = -0.5; world[0] = (0.2, -0.7, 0.0)
+        >>> xy = np.full((33, 2), 100.0); xy[[11, 12], 1] = 50.0
+        >>> p = Pose(xy, np.zeros(33), np.ones(33), np.ones(33), score=1.0, world=world)
+        >>> q = synthetic_view(p, 90)
+        >>> q.xy[0].astype(float).round(3).tolist(), q.world[0].astype(float).round(3).tolist()
+        ([100.0, 30.0], [0.0, -0.7, -0.2])
+    """
+    if pose.world is None:
+        raise InputError(
+            "synthetic_view needs world landmarks (pose.world is None): use poses from the "
+            "tracker, which always sets them, or build Pose(..., world=...)"
+        )
+    world = rotate_yaw(pose.world, yaw)
+    hip_px = (pose.xy[K.LEFT_HIP] + pose.xy[K.RIGHT_HIP]) * 0.5
+    ctr = hip_px if centre is None else np.asarray(centre, np.float64)
+    if scale is None:
+        image_torso = float(torso_size(pose.xy))
+        world_torso = float(torso_size(pose.world))
+        if not (image_torso > 0 and world_torso > 0):
+            raise InputError(
+                "cannot estimate the pixels-per-metre scale (zero torso): pass scale=..."
+            )
+        scale = image_torso / world_torso
+    xy = project(world, camera=camera, scale=scale, distance=distance, centre=ctr)
+    return Pose(
+        xy,
+        world[:, 2] * scale,
+        pose.visibility,
+        pose.presence,
+        score=pose.score,
+        world=world,
+        image_size=pose.image_size,
+    )
 
 
 # ---------------------------------------------------------------------- poses
