@@ -239,6 +239,7 @@ class PoseDetector:
         self.anchors = ssd_anchors()
         self._cropper = RoiCropper(DETECTOR_INPUT_SIZE, DETECTOR_INPUT_SIZE, border="zero")
         self._tensor = np.empty((1, DETECTOR_INPUT_SIZE, DETECTOR_INPUT_SIZE, 3), np.float32)
+        self._rgb = np.empty((DETECTOR_INPUT_SIZE, DETECTOR_INPUT_SIZE, 3), np.uint8)
         self._outputs = [_REGRESSORS, _SCORES]
 
     @property
@@ -258,7 +259,9 @@ class PoseDetector:
         frame = image if isinstance(image, Frame) else as_frame(image)
         letterbox = RotatedRect.whole_image(frame.width, frame.height)
         crop = self._cropper.crop(frame.pixels, letterbox)
-        crop_to_tensor(crop, frame.color, self._tensor, scale=2.0 / 255.0, offset=-1.0)
+        crop_to_tensor(
+            crop, frame.color, self._tensor, scale=2.0 / 255.0, offset=-1.0, scratch=self._rgb
+        )
         regressors, logits = self.session.run_outputs(self._outputs, {_INPUT_NAME: self._tensor})
         return self.decode(regressors, logits, letterbox, max_detections=max_detections)
 

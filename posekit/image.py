@@ -19,10 +19,12 @@ the fix):
                            (for example ``0..255`` floats) are refused: the scale is ambiguous.
 =========================  ==========================================================
 
-Refused: non-arrays, empty or zero-size arrays, other dtypes (``uint16``, ``int32``, ``bool``...),
-other numbers of dimensions or channels, NaN/inf floats, and non-contiguous arrays (negative or
-strided views such as ``frame[:, ::-1]``: call ``np.ascontiguousarray(frame)`` first, so that the
-copy is visible in your code rather than hidden in ours).
+Refused: non-arrays, empty or zero-size arrays, other dtypes (``uint16``, ``int32``, ``bool``,
+``object``...), other numbers of dimensions or channels, NaN/inf floats, frames with a side
+longer than :data:`MAX_SIDE` pixels (OpenCV's warps address source pixels with 16-bit integers
+and would sample such frames wrongly), and non-contiguous arrays (negative or strided views such
+as ``frame[:, ::-1]``: call ``np.ascontiguousarray(frame)`` first, so that the copy is visible in
+your code rather than hidden in ours). Read-only arrays are fine: posekit never writes to a frame.
 
 Example:
     >>> import numpy as np
@@ -37,7 +39,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Literal, NoReturn, cast
 
 import cv2
 import numpy as np
@@ -45,7 +47,10 @@ from numpy.typing import NDArray
 
 from posekit.errors import InputError
 
-__all__ = ["ColorOrder", "Frame", "as_frame", "check_color", "crop_to_tensor"]
+__all__ = ["MAX_SIDE", "ColorOrder", "Frame", "as_frame", "check_color", "crop_to_tensor"]
+
+MAX_SIDE = 32767
+"""Longest accepted image side in pixels (``SHRT_MAX``: OpenCV's warp coordinate limit)."""
 
 ColorOrder = Literal["bgr", "rgb"]
 _COLORS: tuple[str, ...] = ("bgr", "rgb")
@@ -123,6 +128,8 @@ def as_frame(image: object, color: str = "bgr") -> Frame:
             "successfully (cv2.VideoCapture.read() returns ok=False at the end of a video)"
         )
     if image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8:
+        if image.shape[0] > MAX_SIDE or image.shape[1] > MAX_SIDE:
+            _raise_too_large(image)
         if not image.flags.c_contiguous:
             raise InputError(
                 f"the image is not C-contiguous ({_describe(image)}, strides {image.strides}): "
@@ -136,6 +143,10 @@ def as_frame(image: object, color: str = "bgr") -> Frame:
             f"{_describe(image)}: pass a single frame (not a batch), channels last "
             "(np.moveaxis(image, 0, -1) converts channels-first arrays)"
         )
+    if image.shape[0] > MAX_SIDE or image.shape[1] > MAX_SIDE:
+        _raise_too_large(image)
+    if image.dtype != np.uint8 and image.dtype.kind != "f":
+        _raise_bad_dtype(image)
     if not image.flags.c_contiguous:
         raise InputError(
             f"the image is not C-contiguous ({_describe(image)}, strides {image.strides}): "
@@ -149,6 +160,14 @@ def as_frame(image: object, color: str = "bgr") -> Frame:
     else:
         converted = pixels
     return Frame(np.ascontiguousarray(converted, dtype=np.uint8), order)
+
+
+def _raise_too_large(image: np.ndarray) -> NoReturn:
+    raise InputError(
+        f"the image is too large ({_describe(image)}): each side must be at most {MAX_SIDE} "
+        "pixels; downscale it first (e.g. cv2.resize(image, None, fx=0.5, fy=0.5, "
+        "interpolation=cv2.INTER_AREA)); a pose needs far fewer pixels"
+    )
 
 
 def _to_uint8(image: np.ndarray) -> NDArray[np.uint8]:
@@ -171,6 +190,10 @@ def _to_uint8(image: np.ndarray) -> NDArray[np.uint8]:
         scaled = np.multiply(image, 255.0, dtype=np.float32)
         np.rint(scaled, out=scaled)
         return np.asarray(scaled, dtype=np.uint8)
+    _raise_bad_dtype(image)
+
+
+def _raise_bad_dtype(image: np.ndarray) -> NoReturn:
     raise InputError(
         f"unsupported pixel type {image.dtype} ({_describe(image)}): pass uint8 pixels "
         "(e.g. (image >> 8).astype(np.uint8) for 16-bit images) or floats in [0, 1]"
@@ -184,18 +207,26 @@ def crop_to_tensor(
     *,
     scale: float,
     offset: float,
+    scratch: NDArray[np.uint8] | None = None,
 ) -> NDArray[np.float32]:
     """Write ``crop`` into ``out`` as RGB ``float32`` with ``value * scale + offset``.
 
     ``crop`` is an ``(h, w, 3)`` uint8 model crop in channel order ``color``; ``out`` has shape
-    ``(1, h, w, 3)`` and is overwritten in place (no allocation). Returns ``out``.
+    ``(1, h, w, 3)`` and is overwritten in place (no allocation). A BGR crop is swapped to RGB
+    with OpenCV into ``scratch`` (a C-contiguous uint8 array shaped like ``crop``; allocated when
+    not given) before the contiguous scale: 3-4x faster than scaling a reversed-channel view.
+    ``crop`` itself is not modified. Returns ``out``.
 
     >>> import numpy as np
     >>> crop = np.zeros((1, 1, 3), np.uint8); crop[0, 0] = (255, 0, 0)  # pure blue in BGR
     >>> crop_to_tensor(crop, "bgr", np.empty((1, 1, 1, 3), np.float32), scale=1 / 255, offset=0.0)
     array([[[[0., 0., 1.]]]], dtype=float32)
     """
-    src = crop[..., ::-1] if color == "bgr" else crop
+    src = crop
+    if color == "bgr":
+        if scratch is None:
+            scratch = np.empty_like(crop)
+        src = cast(NDArray[np.uint8], cv2.cvtColor(crop, cv2.COLOR_BGR2RGB, dst=scratch))
     np.multiply(src, np.float32(scale), out=out[0], casting="unsafe")
     if offset:
         np.add(out, np.float32(offset), out=out)

@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -188,10 +189,14 @@ class InferenceSession:
             the CPU instead of raising :class:`ProviderError`.
         spin: let idle intra-op threads busy-wait (``True``, onnxruntime's default: lowest
             latency) or sleep (``False``: frees the CPU between frames). ``None`` keeps the default.
+        expected_sha256: when given, the file is read once, its sha256 compared with this value
+            and the session built from exactly those bytes, so a model damaged after install
+            (bit rot, an edit, a concurrent rewrite) is refused instead of silently giving other
+            outputs. :func:`posekit.models.load_session` passes the sidecar's value.
 
     Raises:
-        ModelError: the file is missing (the message says how to install it) or is not a
-            loadable ONNX model.
+        ModelError: the file is missing (the message says how to install it), is not a
+            loadable ONNX model, or does not have ``expected_sha256``.
         ProviderError: a requested provider is not available and ``allow_cpu_fallback`` is false.
 
     Example:
@@ -212,6 +217,7 @@ class InferenceSession:
         providers: Sequence[str] | None = None,
         allow_cpu_fallback: bool = False,
         spin: bool | None = None,
+        expected_sha256: str | None = None,
     ) -> None:
         self.path = Path(path)
         if not self.path.is_file():
@@ -237,10 +243,11 @@ class InferenceSession:
             opts.add_session_config_entry("session.inter_op.allow_spinning", "1" if spin else "0")
 
         chosen = self._choose_providers(providers, allow_cpu_fallback)
+        model: str | bytes = str(self.path)
+        if expected_sha256 is not None:
+            model = self._read_checked(expected_sha256)
         try:
-            self._session = ort.InferenceSession(
-                str(self.path), sess_options=opts, providers=chosen
-            )
+            self._session = ort.InferenceSession(model, sess_options=opts, providers=chosen)
         except _ORT_ERRORS as exc:
             raise ModelError(
                 f"cannot load {self.path} with onnxruntime {ort.__version__}: "
@@ -260,6 +267,22 @@ class InferenceSession:
             i.name: _NP_DTYPES.get(i.type, np.dtype(np.float32)) for i in inputs
         }
         self._run = self._session.run
+
+    def _read_checked(self, expected_sha256: str) -> bytes:
+        reinstall = f"reinstall it with `posekit models install --force {self.path.stem}`"
+        try:
+            data = self.path.read_bytes()
+        except OSError as exc:
+            raise ModelError(
+                f"cannot read {self.path} ({exc.strerror or exc}); {reinstall}"
+            ) from exc
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != expected_sha256.lower():
+            raise ModelError(
+                f"{self.path} is damaged or was changed after install (sha256 {digest[:12]}…, "
+                f"expected {expected_sha256[:12]}…); {reinstall}"
+            )
+        return data
 
     # -- providers -----------------------------------------------------------------------
     @staticmethod

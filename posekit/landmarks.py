@@ -209,6 +209,7 @@ class LandmarkModel:
         self.input_size = (size, size)
         self._cropper = RoiCropper(size, size, border=border)
         self._tensor = np.empty((1, size, size, 3), np.float32)
+        self._rgb = np.empty((size, size, 3), np.uint8)
 
     def crop(self, frame: Frame, roi: RotatedRect) -> NDArray[np.float32]:
         """The model input for ``roi``: ``(1, 256, 256, 3)`` RGB float32 in ``[0, 1]``.
@@ -216,7 +217,9 @@ class LandmarkModel:
         The returned array is an internal buffer, overwritten by the next call.
         """
         pixels = self._cropper.crop(frame.pixels, roi)
-        return crop_to_tensor(pixels, frame.color, self._tensor, scale=1.0 / 255.0, offset=0.0)
+        return crop_to_tensor(
+            pixels, frame.color, self._tensor, scale=1.0 / 255.0, offset=0.0, scratch=self._rgb
+        )
 
     def infer(self, tensor: NDArray[np.float32], *, segmentation: bool = False) -> LandmarkTensors:
         """Run the model, requesting only the outputs that will be used."""

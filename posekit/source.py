@@ -23,6 +23,17 @@ with a logged warning and the source's :attr:`FrameSource.ended_early` flag set 
 Captures are released by whoever opened them: a source opened from a path, URL or camera index
 releases its ``cv2.VideoCapture``; a capture handed in by the caller is left open.
 
+Background decoding: :class:`FrameReader` iterates a source either in the caller's thread
+(``prefetch=0``) or in a daemon thread that decodes up to ``prefetch`` frames ahead into a
+bounded queue, so decoding the next frame overlaps with processing the current one
+(``cv2.VideoCapture.read`` releases the GIL). Exceptions raised by the source in that thread
+reach the consumer, after the frames decoded before them. :meth:`FrameReader.close` (safe from
+any thread, idempotent) stops the thread, waits for it and then releases the source; a decoder
+stuck inside ``read()`` for longer than ``join_timeout`` is left to release the source itself
+when the call returns, so a capture is never released while it is being read.
+:meth:`posekit.Tracker.stream` uses it (``prefetch=None``: :data:`DEFAULT_PREFETCH` frames for
+video files and URLs, none for cameras, live captures and iterables).
+
 Example:
     >>> from posekit.source import open_source
     >>> import numpy as np
@@ -37,6 +48,8 @@ from __future__ import annotations
 import logging
 import math
 import os
+import queue
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
@@ -52,8 +65,10 @@ from numpy.typing import NDArray
 from posekit.errors import SourceError
 
 __all__ = [
+    "DEFAULT_PREFETCH",
     "CaptureLike",
     "CaptureSource",
+    "FrameReader",
     "FrameSource",
     "IterableSource",
     "SourceFrame",
@@ -63,6 +78,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DEFAULT_FPS = 30.0
+
+DEFAULT_PREFETCH = 2
+"""Frames :meth:`posekit.Tracker.stream` decodes ahead for video files and URLs."""
+
+MAX_PREFETCH = 64
 
 
 class CaptureLike(Protocol):
@@ -238,7 +258,14 @@ class CaptureSource(FrameSource):
         last_ts = -math.inf
         fallback_from: tuple[int, float] | None = None  # (index, timestamp) of the last good one
         while True:
-            ok, image = cap.read()
+            try:
+                ok, image = cap.read()
+            except (cv2.error, OSError) as exc:
+                raise SourceError(
+                    f"{self.description} failed while reading frame {index} "
+                    f"({type(exc).__name__}: {str(exc).strip()[:200]}); check the device or file, "
+                    "then open the source again"
+                ) from exc
             if not ok or image is None:
                 self._finish(index)
                 return
@@ -364,3 +391,224 @@ def open_source(
         f"unsupported source type {type(source).__name__}: pass a camera index, a video path "
         "or URL, a cv2.VideoCapture or an iterable of frames"
     )
+
+
+class _Failure:
+    """An exception raised by the source in the decoder thread, on its way to the consumer."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_END = object()
+
+
+class FrameReader:
+    """Iterate a :class:`FrameSource`, optionally decoding ahead in a background thread.
+
+    Args:
+        source: the source; opened here if it is not yet.
+        prefetch: frames decoded ahead into a bounded queue by a daemon thread; ``0`` reads in
+            the consumer's thread (no thread at all).
+        release_source: release the source in :meth:`close` (after the decoder has stopped).
+        join_timeout: seconds :meth:`close` waits for a decoder blocked inside ``read()``; past
+            that, the thread releases the source itself when ``read()`` returns.
+
+    The frames' arrays are handed over as delivered, so with ``prefetch > 0`` the source must
+    return a fresh array per frame (``cv2.VideoCapture.read()`` does). A consumer that stops
+    early loses the up to ``prefetch + 1`` frames already read ahead.
+
+    Example:
+        >>> import numpy as np
+        >>> frames = [np.zeros((2, 2, 3), np.uint8)] * 5
+        >>> with FrameReader(open_source(frames, fps=5.0), prefetch=2) as reader:
+        ...     [f.index for f in reader]
+        [0, 1, 2, 3, 4]
+    """
+
+    def __init__(
+        self,
+        source: FrameSource,
+        *,
+        prefetch: int = DEFAULT_PREFETCH,
+        release_source: bool = True,
+        join_timeout: float = 5.0,
+    ) -> None:
+        if (
+            isinstance(prefetch, bool)
+            or not isinstance(prefetch, int)
+            or not (0 <= prefetch <= MAX_PREFETCH)
+        ):
+            raise SourceError(
+                f"prefetch={prefetch!r} must be an integer from 0 (no decoder thread) to "
+                f"{MAX_PREFETCH} frames; 2-4 is plenty to overlap decoding with inference"
+            )
+        self.source = source
+        self.prefetch = prefetch
+        self.release_source = release_source
+        self.join_timeout = float(join_timeout)
+        source.open()
+        self._frames: Iterator[SourceFrame] = iter(source)
+        self._state = threading.Lock()
+        self._read_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._closed = False
+        self._done = False  # the consumer saw the end or a failure
+        self._busy = False  # (inline mode) a read is in progress
+        self._finished = prefetch == 0  # the decoder thread has left its loop
+        self._deferred_release = False
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(prefetch, 1))
+        self._thread: threading.Thread | None = None
+        if prefetch > 0:
+            self._thread = threading.Thread(
+                target=self._decode, name="posekit-decoder", daemon=True
+            )
+            self._thread.start()
+
+    # -- decoder thread --------------------------------------------------------------------
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def _decode(self) -> None:
+        try:
+            for item in self._frames:
+                if not self._put(item):
+                    break
+            else:
+                self._put(_END)
+        except BaseException as exc:  # noqa: BLE001 - handed over to the consumer
+            self._put(_Failure(exc))
+        finally:
+            self._close_frames()
+            with self._state:
+                self._finished = True
+                release = self._deferred_release
+            if release:
+                self._release()
+
+    # -- consumer --------------------------------------------------------------------------
+    def __iter__(self) -> FrameReader:
+        return self
+
+    def __next__(self) -> SourceFrame:
+        if self._done or self._closed:
+            raise StopIteration
+        if self._thread is None:
+            return self._next_inline()
+        while True:
+            try:
+                item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if self._closed or (not self._thread.is_alive() and self._queue.empty()):
+                    self._done = True
+                    raise StopIteration from None
+                continue
+            if item is _END:
+                self._done = True
+                raise StopIteration
+            if isinstance(item, _Failure):
+                self._done = True
+                raise item.error
+            assert isinstance(item, SourceFrame)
+            return item
+
+    def _next_inline(self) -> SourceFrame:
+        with self._read_lock:
+            with self._state:
+                if self._closed:
+                    raise StopIteration
+                self._busy = True
+            try:
+                return next(self._frames)
+            except BaseException:
+                self._done = True
+                raise
+            finally:
+                with self._state:
+                    self._busy = False
+                    release = self._deferred_release
+                if release:
+                    self._deferred_release = False
+                    self._close_frames()
+                    self._release()
+
+    # -- shutdown --------------------------------------------------------------------------
+    def _close_frames(self) -> None:
+        close = getattr(self._frames, "close", None)
+        if callable(close):
+            try:
+                close()
+            except ValueError:  # pragma: no cover - "generator already executing"
+                logger.debug("frame generator still running; not closed", exc_info=True)
+
+    def _release(self) -> None:
+        if self.release_source:
+            self.source.release()
+
+    def close(self) -> None:
+        """Stop decoding, wait for the decoder and release the source (idempotent, any thread)."""
+        with self._state:
+            if self._closed:
+                return
+            self._closed = True
+        self._stop.set()
+        thread = self._thread
+        if thread is not None:
+            while True:  # make room so a blocked put() returns at once
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if thread is not threading.current_thread():
+                thread.join(self.join_timeout)
+            with self._state:
+                if not self._finished:
+                    self._deferred_release = True
+                    logger.warning(
+                        "the decoder thread is still inside read() after %.1f s; the source "
+                        "will be released when that call returns",
+                        self.join_timeout,
+                    )
+                    return
+            self._release()
+            return
+        if not self._read_lock.acquire(timeout=self.join_timeout):
+            with self._state:
+                if self._busy:
+                    self._deferred_release = True
+                    logger.warning(
+                        "a read is still in progress after %.1f s; the source will be "
+                        "released when it returns",
+                        self.join_timeout,
+                    )
+                    return
+            self._read_lock.acquire()
+        try:
+            self._close_frames()
+            self._release()
+        finally:
+            self._read_lock.release()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._closed
+
+    def __enter__(self) -> FrameReader:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

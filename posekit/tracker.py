@@ -13,15 +13,34 @@
 
 In **image** mode every call runs the detector and nothing is smoothed: frames are independent.
 
-Timestamp policy (video mode): timestamps are seconds on any clock, and must strictly increase.
-``process(image)`` without a timestamp uses ``time.monotonic()``. A timestamp not later than the
-previous one raises :class:`~posekit.errors.TimestampError` naming both values and leaves the
-tracker untouched (same ROI, same filter state), so the caller can skip the frame and go on.
+Timestamp policy (video mode): timestamps are seconds on any clock (a finite real number), and
+each must be at least :data:`MIN_TIMESTAMP_STEP` (1 µs, MediaPipe's timestamp unit) after the
+previous one. ``process(image)`` without a timestamp uses ``time.monotonic()``. A timestamp that
+is not a finite number, or not later than the previous one, raises
+:class:`~posekit.errors.TimestampError` naming both values and leaves the tracker untouched
+(same ROI, same filter state), so the caller can skip the frame and go on.
 :meth:`Tracker.reset` forgets the previous timestamp, the ROI and the filters. Image mode does
-not check timestamp order (it only records the value). :meth:`Tracker.stream` resets the tracker
-when it starts and takes timestamps from the source (see :mod:`posekit.source`).
+not check timestamp order (it only requires a finite number). :meth:`Tracker.stream` resets the
+tracker when it starts and takes timestamps from the source (see :mod:`posekit.source`).
 
-A tracker is not thread-safe: use one per thread / camera.
+Failure policy: a call that raises leaves no trace. Bad input (the image, the timestamp, the
+colour name) is refused with an :class:`~posekit.errors.InputError` *before* any state changes,
+so the next good frame gives exactly what it would have given without the bad call. If anything
+fails later, while the models run on an accepted frame (a model runner error, for example), the
+tracker forgets the person (ROI and filters, as after a lost frame; the frame's timestamp still
+counts) and raises a :class:`~posekit.errors.PosekitError`: the next frame runs the detector
+like a fresh tracker would. Errors that are not posekit's own are wrapped in
+:class:`~posekit.errors.PosekitError` (the original is chained as ``__cause__``), so callers only
+ever need to catch ``PosekitError``.
+
+Threads: a tracker is **thread-safe** and serialises its calls with an internal lock:
+:meth:`Tracker.process`, :meth:`Tracker.reset`, :meth:`Tracker.close` and each frame of
+:meth:`Tracker.stream` run one at a time, so state and internal buffers are never shared by two
+frames at once. A tracker is still *one sequence of frames*: frames from several threads are
+tracked in the order they take the lock (in video mode their timestamps must interleave
+increasingly), so use one tracker per camera/video and several trackers for parallel work.
+Separate trackers share nothing mutable (they may even share injected model sessions, since
+onnxruntime sessions may be run concurrently).
 
 Example:
     >>> import posekit
@@ -35,6 +54,8 @@ from __future__ import annotations
 import enum
 import logging
 import math
+import numbers
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -45,7 +66,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from posekit.detector import Detection, ModelRunner, PoseDetector
-from posekit.errors import InputError, TimestampError
+from posekit.errors import InputError, PosekitError, SourceError, TimestampError
 from posekit.filters import (
     AUXILIARY_LANDMARKS,
     IMAGE_LANDMARKS,
@@ -53,13 +74,24 @@ from posekit.filters import (
     WORLD_LANDMARKS,
     LandmarksSmoother,
 )
-from posekit.image import as_frame
+from posekit.image import Frame, as_frame
 from posekit.landmarks import MODEL_NAMES, LandmarkModel
 from posekit.pose import Pose
 from posekit.roi import BorderMode, RotatedRect
-from posekit.source import FrameSource, open_source
+from posekit.source import DEFAULT_PREFETCH, CaptureSource, FrameReader, open_source
 
-__all__ = ["FrameResult", "Timings", "Tracker", "TrackingState"]
+__all__ = ["MIN_TIMESTAMP_STEP", "FrameResult", "Timings", "Tracker", "TrackingState"]
+
+MIN_TIMESTAMP_STEP = 1e-6
+"""Smallest gap in seconds between consecutive video-mode timestamps (MediaPipe counts integer
+microseconds). Gaps short of it by at most 1 ns or one float ulp of the previous timestamp are
+accepted, so that ``previous + 1e-6`` computed in floating point always passes."""
+_STEP_TOLERANCE = 1e-9
+
+
+def _fmt_s(seconds: float) -> str:
+    return f"{seconds:.6f}" if abs(seconds) < 1e9 else f"{seconds:.9g}"
+
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +244,8 @@ class Tracker:
         self._image_smoother = LandmarksSmoother(IMAGE_LANDMARKS, visibility_alpha=VISIBILITY_ALPHA)
         self._world_smoother = LandmarksSmoother(WORLD_LANDMARKS, visibility_alpha=None)
         self._aux_smoother = LandmarksSmoother(AUXILIARY_LANDMARKS, visibility_alpha=None)
-        self._sources: list[FrameSource] = []
+        self._lock = threading.RLock()
+        self._readers: list[FrameReader] = []
         #: How many times the detector has run (since construction).
         self.detector_runs = 0
         #: How many frames have been processed (since construction).
@@ -222,10 +255,11 @@ class Tracker:
     # ------------------------------------------------------------------ state
     def reset(self) -> None:
         """Forget the tracked person, the filters and the last timestamp."""
-        self._next_roi: RotatedRect | None = None
-        self._last_ts: float | None = None
-        self._index = 0
-        self._reset_filters()
+        with self._lock:
+            self._next_roi: RotatedRect | None = None
+            self._last_ts: float | None = None
+            self._index = 0
+            self._reset_filters()
 
     def _reset_filters(self) -> None:
         self._image_smoother.reset()
@@ -250,20 +284,48 @@ class Tracker:
             color: ``"bgr"`` (OpenCV) or ``"rgb"``.
 
         Raises:
-            InputError: the image is unusable.
-            TimestampError: video mode and ``timestamp`` is not after the previous one.
+            InputError: the image is unusable (nothing changed in the tracker).
+            TimestampError: ``timestamp`` is not a finite number, or (video mode) not at least
+                :data:`MIN_TIMESTAMP_STEP` after the previous one (nothing changed).
+            PosekitError: a model failed on this frame; the tracker forgot the person (see the
+                module docstring's failure policy).
         """
-        return self._process(image, timestamp, color, None, None)
+        with self._lock:
+            return self._process(image, timestamp, color, None, None)
 
     def _check_timestamp(self, timestamp: float | None) -> float:
-        ts = time.monotonic() if timestamp is None else float(timestamp)
+        if timestamp is None:
+            ts = time.monotonic()
+        else:
+            if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Real):
+                raise TimestampError(
+                    f"timestamp must be a number of seconds (float), got "
+                    f"{type(timestamp).__name__} {timestamp!r:.80}: pass e.g. frame_index / fps "
+                    "or time.monotonic(), or None for the current time"
+                )
+            try:
+                ts = float(timestamp)
+            except (OverflowError, TypeError, ValueError) as exc:
+                raise TimestampError(
+                    f"timestamp {timestamp!r:.80} cannot be converted to float seconds: pass a "
+                    "float such as frame_index / fps"
+                ) from exc
         if not math.isfinite(ts):
-            raise TimestampError(f"timestamp {timestamp!r} is not a finite number of seconds")
-        if self.mode == "video" and self._last_ts is not None and ts <= self._last_ts:
             raise TimestampError(
-                f"timestamp {ts:.6f} s is not later than the previous frame's {self._last_ts:.6f}"
-                " s: video-mode timestamps must strictly increase (pass real capture times in "
-                "seconds, skip the frame, or call reset() to start a new sequence)"
+                f"timestamp {timestamp!r} is not a finite number of seconds: pass real capture "
+                "times (e.g. frame_index / fps) or None for the current time"
+            )
+        last = self._last_ts
+        if (
+            self.mode == "video"
+            and last is not None
+            and not (ts - last >= MIN_TIMESTAMP_STEP - max(_STEP_TOLERANCE, math.ulp(last)))
+        ):
+            raise TimestampError(
+                f"timestamp {_fmt_s(ts)} s is not later than the previous frame's {_fmt_s(last)} s "
+                f"(gap {ts - last:.3g} s): video-mode timestamps must strictly increase, by at "
+                "least 1 µs (pass real capture times in seconds, skip the frame, or call reset() "
+                "to start a new sequence)"
             )
         return ts
 
@@ -283,7 +345,24 @@ class Tracker:
         idx = self._index if index is None else index
         self._index = idx + 1
         self.frames_processed += 1
+        try:
+            return self._track(frame, ts, idx, keep, t_start)
+        except BaseException as exc:
+            # Forget the person so that nothing half-updated survives this frame.
+            self._next_roi = None
+            self._reset_filters()
+            if isinstance(exc, PosekitError) or not isinstance(exc, Exception):
+                raise
+            raise PosekitError(
+                f"processing frame {idx} (timestamp {_fmt_s(ts)} s) failed with "
+                f"{type(exc).__name__}: {exc}; the tracker forgot the person and will run the "
+                "detector on the next frame (if this keeps happening with valid frames, please "
+                "report it as a posekit bug)"
+            ) from exc
 
+    def _track(
+        self, frame: Frame, ts: float, idx: int, keep: NDArray[Any] | None, t_start: float
+    ) -> FrameResult:
         detection: Detection | None = None
         det_ms = 0.0
         roi = self._next_roi if self.mode == "video" else None
@@ -383,6 +462,7 @@ class Tracker:
         fps: float | None = None,
         strict: bool = False,
         color: str = "bgr",
+        prefetch: int | None = None,
     ) -> Iterator[FrameResult]:
         """Yield a :class:`FrameResult` (with ``.frame``) for every frame of ``source``.
 
@@ -392,31 +472,59 @@ class Tracker:
         ``strict`` turns a mid-stream source failure into :class:`~posekit.errors.SourceError`
         (default: the stream ends, see :mod:`posekit.source`).
 
-        The tracker is reset first. A capture the tracker opened is released when the stream
-        ends, when the consumer breaks out of the loop (the generator is closed), or at
-        :meth:`close`.
+        ``prefetch``: frames decoded ahead by a background thread while the current one is
+        tracked (:class:`~posekit.source.FrameReader`). ``None`` (default):
+        :data:`~posekit.source.DEFAULT_PREFETCH` for video files and URLs, ``0`` (decode in the
+        consumer's thread) for cameras, live captures and iterables, where reading ahead would
+        only add latency or run the caller's generator in another thread.
+
+        The tracker is reset first. The decoder thread stops and a capture the tracker opened is
+        released when the stream ends, when the consumer breaks out of the loop (the generator
+        is closed), when processing raises, or at :meth:`close` (from any thread: the stream
+        then simply ends). An exception raised by the source in the decoder thread is re-raised
+        here, after the frames decoded before it.
 
         Raises:
-            SourceError: the source cannot be opened (or fails, with ``strict=True``).
+            SourceError: the source cannot be opened (or fails, with ``strict=True``), or
+                ``prefetch`` is not an integer in ``[0, 64]``.
             TimestampError: ``(frame, timestamp)`` pairs whose timestamps do not increase.
         """
         src = open_source(source, fps=fps, strict=strict)
         src.open()
-        self._sources.append(src)
-        self.reset()
+        if prefetch is None:
+            live = isinstance(src, CaptureSource) and src.is_camera
+            depth = DEFAULT_PREFETCH if isinstance(src, CaptureSource) and not live else 0
+        else:
+            depth = prefetch
         try:
-            for item in src:
-                yield self._process(item.image, item.timestamp, color, item.index, item.image)
-        finally:
+            reader = FrameReader(src, prefetch=depth, release_source=True)
+        except SourceError:
             src.release()
-            if src in self._sources:
-                self._sources.remove(src)
+            raise
+        with self._lock:
+            self._readers.append(reader)
+            self.reset()
+        try:
+            for item in reader:
+                with self._lock:
+                    result = self._process(
+                        item.image, item.timestamp, color, item.index, item.image
+                    )
+                yield result
+        finally:
+            reader.close()
+            with self._lock:
+                if reader in self._readers:
+                    self._readers.remove(reader)
 
     # ------------------------------------------------------------------ lifetime
     def close(self) -> None:
-        """Release every capture opened by :meth:`stream` and reset the tracker."""
-        while self._sources:
-            self._sources.pop().release()
+        """Stop every :meth:`stream` (decoder threads joined, captures it opened released) and
+        reset the tracker. Safe to call from any thread and more than once."""
+        with self._lock:
+            readers, self._readers = self._readers, []
+        for reader in readers:
+            reader.close()
         self.reset()
 
     def __enter__(self) -> Tracker:

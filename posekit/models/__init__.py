@@ -72,7 +72,10 @@ def load_session(name: str, **session_options: Any) -> InferenceSession:
     """An :class:`posekit.inference.InferenceSession` for model ``name``, installing it if needed.
 
     ``session_options`` go to :class:`~posekit.inference.InferenceSession` (``num_threads``,
-    ``providers``, ``allow_cpu_fallback``, ``spin``).
+    ``providers``, ``allow_cpu_fallback``, ``spin``). The file is checked against the sha256 its
+    sidecar recorded at install, and the session is built from the checked bytes: a model
+    damaged in the cache raises :class:`~posekit.errors.ModelError` naming the reinstall
+    command instead of loading.
 
     Example:
         >>> sess = load_session("detector", num_threads=1)  # doctest: +SKIP
@@ -80,5 +83,9 @@ def load_session(name: str, **session_options: Any) -> InferenceSession:
         (1, 224, 224, 3)
     """
     from posekit.inference import InferenceSession
+    from posekit.models.store import read_sidecar
 
-    return InferenceSession(model_path(name), **session_options)
+    path = model_path(name)
+    side = read_sidecar(resolve_name(name))
+    session_options.setdefault("expected_sha256", side.onnx_sha256 if side else None)
+    return InferenceSession(path, **session_options)
