@@ -208,6 +208,7 @@ class PoseDetector:
         min_detection_confidence: minimum score in ``[0, 1]`` of a kept detection.
         iou_threshold: weighted-NMS IoU threshold (0.3 = MediaPipe legacy graph).
         num_threads: onnxruntime intra-op threads when ``session`` is not given.
+        spin: let onnxruntime's worker threads busy-wait between runs (``None``: its default).
 
     >>> det = PoseDetector(min_detection_confidence=0.5)  # doctest: +SKIP
     >>> best = det.detect_one(frame)  # doctest: +SKIP
@@ -221,6 +222,7 @@ class PoseDetector:
         min_detection_confidence: float = 0.5,
         iou_threshold: float = 0.3,
         num_threads: int | None = None,
+        spin: bool | None = None,
     ) -> None:
         if not 0.0 <= min_detection_confidence <= 1.0:
             from posekit.errors import InputError
@@ -232,7 +234,7 @@ class PoseDetector:
         if session is None:
             from posekit.models import load_session
 
-            session = load_session("pose_detection", num_threads=num_threads)
+            session = load_session("pose_detection", num_threads=num_threads, spin=spin)
         self.session: ModelRunner = session
         self.min_detection_confidence = float(min_detection_confidence)
         self.iou_threshold = float(iou_threshold)

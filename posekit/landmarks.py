@@ -178,6 +178,7 @@ class LandmarkModel:
             ``posekit.models.load_session(MODEL_NAMES[model], num_threads=num_threads)``).
         model: ``"lite"``, ``"full"`` or ``"heavy"`` (ignored when ``session`` is given).
         num_threads: onnxruntime intra-op threads when ``session`` is not given.
+        spin: let onnxruntime's worker threads busy-wait between runs (``None``: its default).
         refine_heatmap: apply the 7x7 heatmap refinement (also requests ``Identity_3``).
         border: pixels outside the image in the crop: ``"replicate"`` (MediaPipe) or ``"zero"``.
 
@@ -191,6 +192,7 @@ class LandmarkModel:
         *,
         model: str = "full",
         num_threads: int | None = None,
+        spin: bool | None = None,
         refine_heatmap: bool = True,
         border: BorderMode = "replicate",
     ) -> None:
@@ -202,7 +204,7 @@ class LandmarkModel:
                 )
             from posekit.models import load_session
 
-            session = load_session(MODEL_NAMES[model], num_threads=num_threads)
+            session = load_session(MODEL_NAMES[model], num_threads=num_threads, spin=spin)
         self.session: ModelRunner = session
         self.refine_heatmap = bool(refine_heatmap)
         size = LANDMARK_INPUT_SIZE
