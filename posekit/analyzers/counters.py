@@ -542,16 +542,26 @@ class _Preset(RepCounter):
     #: the image-space signal used on poses without world landmarks
     FALLBACK: ClassVar[str]
 
+    #: the default analyzer name (key in ``frame.results``)
+    NAME: ClassVar[str]
+    #: the side of the thresholds the body rests on between reps
+    REST: ClassVar[Rest]
+    #: default :class:`RepCounter` options of this exercise (``min_duration``, ``debounce``)
+    OPTIONS: ClassVar[Mapping[str, float]]
+
     def __init__(
         self,
         *,
-        signal: str | None,
-        up: float | None,
-        down: float | None,
-        rest: Rest,
-        fallback: Cue | Literal["auto"] | None,
+        signal: str | None = None,
+        up: float | None = None,
+        down: float | None = None,
+        fallback: Cue | Literal["auto"] | None = _AUTO,
         **options: Any,
     ) -> None:
+        options.setdefault("name", self.NAME)
+        for key, value in self.OPTIONS.items():
+            options.setdefault(key, value)
+        rest = self.REST
         chosen = self.SIGNAL if signal is None else signal
         table = self.THRESHOLDS.get(chosen)
         if table is None and (up is None or down is None):
@@ -618,21 +628,9 @@ class SquatCounter(_Preset):
     SIGNAL: ClassVar[str] = "knee_3d"
     FALLBACK: ClassVar[str] = "knee"
 
-    def __init__(
-        self,
-        *,
-        signal: str | None = None,
-        up: float | None = None,
-        down: float | None = None,
-        fallback: Cue | Literal["auto"] | None = _AUTO,
-        min_duration: float = 0.5,
-        name: str = "squats",
-        **options: Any,
-    ) -> None:
-        super().__init__(
-            signal=signal, up=up, down=down, rest="up", fallback=fallback,
-            min_duration=min_duration, name=name, **options,
-        )  # fmt: skip
+    NAME: ClassVar[str] = "squats"
+    REST: ClassVar[Rest] = "up"
+    OPTIONS: ClassVar[Mapping[str, float]] = MappingProxyType({"min_duration": 0.5})
 
 
 class PushUpCounter(_Preset):
@@ -662,21 +660,9 @@ class PushUpCounter(_Preset):
     SIGNAL: ClassVar[str] = "elbow_3d"
     FALLBACK: ClassVar[str] = "elbow"
 
-    def __init__(
-        self,
-        *,
-        signal: str | None = None,
-        up: float | None = None,
-        down: float | None = None,
-        fallback: Cue | Literal["auto"] | None = _AUTO,
-        min_duration: float = 0.4,
-        name: str = "pushups",
-        **options: Any,
-    ) -> None:
-        super().__init__(
-            signal=signal, up=up, down=down, rest="up", fallback=fallback,
-            min_duration=min_duration, name=name, **options,
-        )  # fmt: skip
+    NAME: ClassVar[str] = "pushups"
+    REST: ClassVar[Rest] = "up"
+    OPTIONS: ClassVar[Mapping[str, float]] = MappingProxyType({"min_duration": 0.4})
 
 
 class LungeCounter(_Preset):
@@ -707,21 +693,9 @@ class LungeCounter(_Preset):
     SIGNAL: ClassVar[str] = "knee_3d"
     FALLBACK: ClassVar[str] = "knee"
 
-    def __init__(
-        self,
-        *,
-        signal: str | None = None,
-        up: float | None = None,
-        down: float | None = None,
-        fallback: Cue | Literal["auto"] | None = _AUTO,
-        min_duration: float = 0.5,
-        name: str = "lunges",
-        **options: Any,
-    ) -> None:
-        super().__init__(
-            signal=signal, up=up, down=down, rest="up", fallback=fallback,
-            min_duration=min_duration, name=name, **options,
-        )  # fmt: skip
+    NAME: ClassVar[str] = "lunges"
+    REST: ClassVar[Rest] = "up"
+    OPTIONS: ClassVar[Mapping[str, float]] = MappingProxyType({"min_duration": 0.5})
 
 
 class BicepCurlCounter(_Preset):
@@ -751,21 +725,9 @@ class BicepCurlCounter(_Preset):
     SIGNAL: ClassVar[str] = "elbow_3d"
     FALLBACK: ClassVar[str] = "elbow"
 
-    def __init__(
-        self,
-        *,
-        signal: str | None = None,
-        up: float | None = None,
-        down: float | None = None,
-        fallback: Cue | Literal["auto"] | None = _AUTO,
-        min_duration: float = 0.4,
-        name: str = "curls",
-        **options: Any,
-    ) -> None:
-        super().__init__(
-            signal=signal, up=up, down=down, rest="up", fallback=fallback,
-            min_duration=min_duration, name=name, **options,
-        )  # fmt: skip
+    NAME: ClassVar[str] = "curls"
+    REST: ClassVar[Rest] = "up"
+    OPTIONS: ClassVar[Mapping[str, float]] = MappingProxyType({"min_duration": 0.4})
 
 
 class JumpingJackCounter(_Preset):
@@ -792,19 +754,8 @@ class JumpingJackCounter(_Preset):
     SIGNAL: ClassVar[str] = "shoulder_3d"
     FALLBACK: ClassVar[str] = "shoulder"
 
-    def __init__(
-        self,
-        *,
-        signal: str | None = None,
-        up: float | None = None,
-        down: float | None = None,
-        fallback: Cue | Literal["auto"] | None = _AUTO,
-        min_duration: float = 0.25,
-        debounce: float = 0.04,
-        name: str = "jumping_jacks",
-        **options: Any,
-    ) -> None:
-        super().__init__(
-            signal=signal, up=up, down=down, rest="down", fallback=fallback,
-            min_duration=min_duration, debounce=debounce, name=name, **options,
-        )  # fmt: skip
+    NAME: ClassVar[str] = "jumping_jacks"
+    REST: ClassVar[Rest] = "down"
+    OPTIONS: ClassVar[Mapping[str, float]] = MappingProxyType(
+        {"min_duration": 0.25, "debounce": 0.04}
+    )
