@@ -41,6 +41,7 @@ from posekit.roi import POSE_ROI_SCALE, RoiCropper, RotatedRect
 __all__ = [
     "DETECTOR_INPUT_SIZE",
     "Detection",
+    "DetectorOutput",
     "ModelRunner",
     "PoseDetector",
     "decode_detections",
@@ -244,28 +245,67 @@ class PoseDetector:
         self._rgb = np.empty((DETECTOR_INPUT_SIZE, DETECTOR_INPUT_SIZE, 3), np.uint8)
         self._outputs = [_REGRESSORS, _SCORES]
 
-    @property
-    def _min_logit(self) -> float:
-        p = self.min_detection_confidence
+    @staticmethod
+    def _logit(p: float) -> float:
         if p <= 0.0:
             return -math.inf
         if p >= 1.0:
             return _SCORE_CLIP
         return math.log(p / (1.0 - p))
 
+    def run(
+        self,
+        image: Frame | NDArray[np.uint8],
+        window: RotatedRect | None = None,
+        *,
+        mirror: bool = False,
+    ) -> DetectorOutput:
+        """Run the model once on ``window`` of ``image`` (default: the whole letterboxed image)
+        and return the raw outputs, to be decoded (possibly at several thresholds) with
+        :meth:`decode_output`.
+
+        ``window`` may be any :class:`~posekit.roi.RotatedRect` (a zoomed sub-window, a rotated
+        view of the whole image...); ``mirror`` flips the detector input horizontally. The
+        detections decoded from the output are always in pixels of ``image``.
+        """
+        frame = image if isinstance(image, Frame) else as_frame(image)
+        if window is None:
+            window = RotatedRect.whole_image(frame.width, frame.height)
+        crop = self._cropper.crop(frame.pixels, window)
+        if mirror:
+            crop = np.ascontiguousarray(crop[:, ::-1])
+        crop_to_tensor(
+            crop, frame.color, self._tensor, scale=2.0 / 255.0, offset=-1.0, scratch=self._rgb
+        )
+        regressors, logits = self.session.run_outputs(self._outputs, {_INPUT_NAME: self._tensor})
+        return DetectorOutput(
+            np.asarray(regressors, np.float32), np.asarray(logits, np.float32), window, mirror
+        )
+
+    def decode_output(
+        self,
+        output: DetectorOutput,
+        *,
+        max_detections: int | None = None,
+        min_confidence: float | None = None,
+    ) -> list[Detection]:
+        """Detections of a :meth:`run` output, best first; ``min_confidence`` overrides
+        ``min_detection_confidence`` (for example a lower threshold for recovery)."""
+        return self.decode(
+            output.regressors,
+            output.logits,
+            output.window,
+            max_detections=max_detections,
+            mirror=output.mirror,
+            min_confidence=min_confidence,
+        )
+
     def detect(
         self, image: Frame | NDArray[np.uint8], max_detections: int | None = None
     ) -> list[Detection]:
         """All detections in ``image`` (a :class:`~posekit.image.Frame` or BGR array), best
         first."""
-        frame = image if isinstance(image, Frame) else as_frame(image)
-        letterbox = RotatedRect.whole_image(frame.width, frame.height)
-        crop = self._cropper.crop(frame.pixels, letterbox)
-        crop_to_tensor(
-            crop, frame.color, self._tensor, scale=2.0 / 255.0, offset=-1.0, scratch=self._rgb
-        )
-        regressors, logits = self.session.run_outputs(self._outputs, {_INPUT_NAME: self._tensor})
-        return self.decode(regressors, logits, letterbox, max_detections=max_detections)
+        return self.decode_output(self.run(image), max_detections=max_detections)
 
     def detect_one(self, image: Frame | NDArray[np.uint8]) -> Detection | None:
         """The best detection (MediaPipe's single-person choice: the first after NMS) or None."""
@@ -279,14 +319,21 @@ class PoseDetector:
         letterbox: RotatedRect,
         *,
         max_detections: int | None = None,
+        mirror: bool = False,
+        min_confidence: float | None = None,
     ) -> list[Detection]:
-        """Turn raw model outputs into detections in image pixels (steps 3-5 above)."""
+        """Turn raw model outputs into detections in image pixels (steps 3-5 above).
+
+        ``letterbox`` is the window the model saw; ``mirror``: the input was flipped
+        horizontally; ``min_confidence`` overrides ``min_detection_confidence``.
+        """
+        threshold = self.min_detection_confidence if min_confidence is None else min_confidence
         raw_scores = np.clip(logits.reshape(-1), -_SCORE_CLIP, _SCORE_CLIP)
-        keep = np.flatnonzero(raw_scores >= self._min_logit)
+        keep = np.flatnonzero(raw_scores >= self._logit(threshold))
         if keep.size == 0:
             return []
         scores = (1.0 / (1.0 + np.exp(-raw_scores[keep]))).astype(np.float32)
-        ok = scores >= self.min_detection_confidence  # exact check after the logit shortcut
+        ok = scores >= threshold  # exact check after the logit shortcut
         keep, scores = keep[ok], scores[ok]
         boxes, kps = decode_detections(
             regressors.reshape(-1, 12)[keep], self.anchors[keep], DETECTOR_INPUT_SIZE
@@ -294,14 +341,37 @@ class PoseDetector:
         size = (DETECTOR_INPUT_SIZE, DETECTOR_INPUT_SIZE)
         m = letterbox.crop_to_image(size).astype(np.float32)
         lin = m[:, :2] * np.float32(DETECTOR_INPUT_SIZE)  # normalised tensor -> image pixels
+        general = mirror or letterbox.rotation != 0.0
         out: list[Detection] = []
         for box, kp, score in weighted_nms(boxes, kps, scores, self.iou_threshold, max_detections):
-            corners = box.reshape(2, 2) @ lin.T + m[:, 2]
+            if mirror:  # x -> 1 - x in the normalised tensor
+                kp = kp.copy()
+                kp[:, 0] = 1.0 - kp[:, 0]
+                box = np.array([1.0 - box[2], box[1], 1.0 - box[0], box[3]], np.float32)
+            if general:  # rotated window: the face box is the bounding box of its 4 corners
+                c4 = np.array(
+                    [[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]],
+                    np.float32,
+                )
+                c4 = c4 @ lin.T + m[:, 2]
+                corners = np.concatenate([c4.min(axis=0), c4.max(axis=0)])
+            else:
+                corners = (box.reshape(2, 2) @ lin.T + m[:, 2]).reshape(4)
             out.append(
                 Detection(
-                    box=corners.reshape(4).astype(np.float32),
+                    box=corners.astype(np.float32),
                     score=score,
                     keypoints=(kp @ lin.T + m[:, 2]).astype(np.float32),
                 )
             )
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorOutput:
+    """Raw detector outputs for one window (see :meth:`PoseDetector.run`)."""
+
+    regressors: NDArray[np.float32]
+    logits: NDArray[np.float32]
+    window: RotatedRect
+    mirror: bool = False

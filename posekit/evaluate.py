@@ -682,10 +682,14 @@ def posekit_predictor(
     model: ModelName = "full",
     num_threads: int | None = None,
     refine_heatmap: bool | None = None,
+    *,
+    accuracy: str | None = None,
+    flip: bool | None = None,
 ) -> Iterator[Predictor]:
     """A posekit tracker in image mode as a :data:`Predictor` (closed on exit).
 
-    ``refine_heatmap=None`` keeps the tracker's default.
+    ``refine_heatmap``, ``accuracy`` and ``flip`` set to None keep the tracker's defaults
+    (``accuracy``: ``"fast"``, ``"balanced"`` or ``"best"``, see :class:`posekit.Tracker`).
 
     Example:
         >>> with posekit_predictor("lite") as predict:  # doctest: +SKIP
@@ -694,16 +698,14 @@ def posekit_predictor(
     """
     from posekit.tracker import Tracker
 
-    if refine_heatmap is None:
-        tracker = Tracker(model=model, mode="image", smooth=False, num_threads=num_threads)
-    else:
-        tracker = Tracker(
-            model=model,
-            mode="image",
-            smooth=False,
-            num_threads=num_threads,
-            refine_heatmap=refine_heatmap,
-        )
+    kwargs: dict[str, Any] = {}
+    if refine_heatmap is not None:
+        kwargs["refine_heatmap"] = refine_heatmap
+    if accuracy is not None:
+        kwargs["accuracy"] = accuracy
+    if flip is not None:
+        kwargs["flip"] = flip
+    tracker = Tracker(model=model, mode="image", smooth=False, num_threads=num_threads, **kwargs)
     with tracker:
 
         def predict(crop: NDArray[np.uint8]) -> NDArray[np.float64] | None:
@@ -724,10 +726,12 @@ def evaluate_posekit(
     num_threads: int | None = None,
     refine_heatmap: bool | None = None,
     progress: ProgressCallback | None = None,
+    accuracy: str | None = None,
+    flip: bool | None = None,
 ) -> EvalReport:
     """Evaluate posekit's tracker (image mode, ``model``) with the protocol of this module.
 
-    ``refine_heatmap=None`` keeps the tracker's default.
+    ``refine_heatmap``, ``accuracy`` and ``flip`` set to None keep the tracker's defaults.
 
     Example:
         >>> from posekit.evaluate import evaluate_posekit
@@ -741,7 +745,9 @@ def evaluate_posekit(
             "folder holding the annotation file's images[].file_name"
         )
     _read_coco(Path(annotations))
-    with posekit_predictor(model, num_threads, refine_heatmap) as predict:
+    with posekit_predictor(
+        model, num_threads, refine_heatmap, accuracy=accuracy, flip=flip
+    ) as predict:
         report = evaluate(
             annotations,
             images,
@@ -751,5 +757,12 @@ def evaluate_posekit(
             progress=progress,
         )
     return replace(
-        report, info={"model": model, "num_threads": num_threads, "refine_heatmap": refine_heatmap}
+        report,
+        info={
+            "model": model,
+            "num_threads": num_threads,
+            "refine_heatmap": refine_heatmap,
+            "accuracy": accuracy,
+            "flip": flip,
+        },
     )

@@ -32,8 +32,10 @@ Example:
 from __future__ import annotations
 
 import math
+import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import cv2
 import numpy as np
@@ -44,9 +46,13 @@ from posekit.errors import InputError
 __all__ = [
     "POSE_ROI_SCALE",
     "BorderMode",
+    "PersonBox",
     "RoiCropper",
+    "RoiHint",
     "RotatedRect",
+    "as_roi_hint",
     "normalize_radians",
+    "roi_change",
 ]
 
 #: Enlargement applied to the alignment-point square for the pose landmark model.
@@ -172,6 +178,126 @@ class RotatedRect:
         """True when all fields are finite and the size is positive."""
         vals = (self.center_x, self.center_y, self.width, self.height, self.rotation)
         return all(math.isfinite(v) for v in vals) and self.width > 0 and self.height > 0
+
+    @classmethod
+    def from_box(
+        cls, x: float, y: float, width: float, height: float, *, scale: float = POSE_ROI_SCALE
+    ) -> RotatedRect:
+        """The landmark ROI for an upright person box (top-left ``x, y``, size in pixels).
+
+        A square on the box's long side, centred on the box, enlarged by ``scale`` (1.25, as
+        for the detector's body circle): the box of an upright person is about the diameter of
+        the circle the detector draws around the body, centred near the hips.
+
+        >>> RotatedRect.from_box(100, 50, 80, 200)
+        RotatedRect(center_x=140.0, center_y=150.0, width=250.0, height=250.0, rotation=0.0)
+        """
+        side = max(float(width), float(height)) * scale
+        return cls(float(x) + width / 2.0, float(y) + height / 2.0, side, side, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonBox:
+    """An axis-aligned person box in image pixels (top-left corner and size), e.g. from the
+    application's own person detector. See :func:`as_roi_hint`.
+
+    >>> PersonBox(10, 20, 100, 200).to_roi().center_y
+    120.0
+    """
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+    def to_roi(self, scale: float = POSE_ROI_SCALE) -> RotatedRect:
+        """The landmark ROI for this box (:meth:`RotatedRect.from_box`)."""
+        return RotatedRect.from_box(self.x, self.y, self.width, self.height, scale=scale)
+
+
+RoiHint: TypeAlias = "RotatedRect | PersonBox | Sequence[float] | NDArray[np.floating]"
+"""What ``Tracker.process(..., roi=...)`` accepts: a :class:`RotatedRect` (used as the
+landmark ROI as is), a :class:`PersonBox`, or 4 numbers ``x, y, w, h`` (a person box)."""
+
+
+def as_roi_hint(hint: object, image_size: tuple[int, int]) -> RotatedRect:
+    """Validate a person hint and return the landmark ROI it stands for.
+
+    ``hint`` is a :class:`RotatedRect`, a :class:`PersonBox`, or 4 numbers ``x, y, w, h``
+    (pixels; a tuple, list or numpy array). The region must be finite, have a positive size and
+    overlap the image (``image_size = (width, height)``).
+
+    Raises:
+        InputError: anything else, with what was wrong and the expected form.
+
+    >>> as_roi_hint((0, 0, 40, 80), (640, 480))
+    RotatedRect(center_x=20.0, center_y=40.0, width=100.0, height=100.0, rotation=0.0)
+    >>> as_roi_hint((0, 0, -4, 8), (640, 480))
+    Traceback (most recent call last):
+    ...
+    posekit.errors.InputError: roi box (0.0, 0.0, -4.0, 8.0) has no area: ...
+    """
+    expected = (
+        "pass a person box as (x, y, w, h) pixels with w, h > 0 (posekit.roi.PersonBox) or a "
+        "posekit.roi.RotatedRect"
+    )
+    if isinstance(hint, RotatedRect):
+        roi = hint
+        what = f"roi {hint}"
+    else:
+        if isinstance(hint, PersonBox):
+            raw: object = (hint.x, hint.y, hint.width, hint.height)
+        else:
+            raw = hint
+        if isinstance(raw, (str, bytes)) or not isinstance(raw, (Sequence, np.ndarray)):
+            raise InputError(f"roi={hint!r:.80} is not a person box or RotatedRect: {expected}")
+        values = (
+            list(np.asarray(raw, dtype=object).reshape(-1))
+            if isinstance(raw, np.ndarray)
+            else list(raw)
+        )
+        if len(values) != 4 or not all(
+            isinstance(v, (numbers.Real, np.floating, np.integer)) and not isinstance(v, bool)
+            for v in values
+        ):
+            raise InputError(f"roi={hint!r:.80} is not 4 numbers x, y, w, h: {expected}")
+        x, y, w, h = (float(v) for v in values)
+        what = f"roi box ({x}, {y}, {w}, {h})"
+        if not all(math.isfinite(v) for v in (x, y, w, h)):
+            raise InputError(f"{what} is not finite: {expected}")
+        if w <= 0 or h <= 0:
+            raise InputError(f"{what} has no area: {expected}")
+        roi = RotatedRect.from_box(x, y, w, h)
+    if not roi.is_valid():
+        raise InputError(f"{what} is not finite or has no area: {expected}")
+    width, height = image_size
+    corners = roi.corners()
+    if (
+        corners[:, 0].max() <= 0
+        or corners[:, 1].max() <= 0
+        or corners[:, 0].min() >= width
+        or corners[:, 1].min() >= height
+    ):
+        raise InputError(
+            f"{what} lies outside the {width}x{height} image: pass pixel coordinates of this "
+            "frame (not normalised ones)"
+        )
+    return roi
+
+
+def roi_change(a: RotatedRect, b: RotatedRect) -> float:
+    """How far ``b`` is from ``a``: the largest of the centre shift and the size change (both
+    relative to ``a``'s side) and the rotation change times half the side (the displacement of
+    the ROI's edge midpoints, also relative to the side). 0 for identical ROIs.
+
+    >>> roi_change(RotatedRect(0, 0, 100, 100), RotatedRect(5, 0, 110, 110))
+    0.1
+    """
+    side = max(a.width, a.height)
+    shift = math.hypot(b.center_x - a.center_x, b.center_y - a.center_y) / side
+    size = abs(max(b.width, b.height) - side) / side
+    turn = 0.5 * abs(normalize_radians(b.rotation - a.rotation))
+    return float(round(max(shift, size, turn), 12))
 
 
 class RoiCropper:

@@ -13,6 +13,17 @@
 
 In **image** mode every call runs the detector and nothing is smoothed: frames are independent.
 
+Accuracy (``Tracker(accuracy=...)``, :class:`AccuracyPolicy`): on a frame that runs the detector,
+``"fast"`` is MediaPipe's single pass. ``"balanced"`` (the image-mode default) and ``"best"``
+choose the most central, largest person instead of the best-scoring one, try the recovery
+passes of :data:`RECOVERY_PASSES` (lower threshold, rotations, zoomed tiles, mirror) when nobody
+passes the landmark presence gate, and in image mode re-crop from the auxiliary points while
+the crop still moves (``flip=True`` also averages with the mirrored crop). The cost is bounded by
+counting model runs: ``"balanced"`` never costs more than 2 single passes, ``"best"`` 4.
+``process(image, roi=...)`` takes the person's box (or ROI) from the application's own
+detector instead (the top-down route). Tracking frames in video mode are always one landmark
+run, whatever the setting.
+
 Timestamp policy (video mode): timestamps are seconds on any clock (a finite real number), and
 each must be at least :data:`MIN_TIMESTAMP_STEP` (1 µs, MediaPipe's timestamp unit) after the
 previous one. ``process(image)`` without a timestamp uses ``time.monotonic()``. A timestamp that
@@ -51,13 +62,14 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
 import math
 import numbers
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType, TracebackType
 from typing import Any, Literal
@@ -65,7 +77,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from posekit.detector import Detection, ModelRunner, PoseDetector
+from posekit.detector import Detection, DetectorOutput, ModelRunner, PoseDetector
 from posekit.errors import InputError, PosekitError, SourceError, TimestampError
 from posekit.filters import (
     AUXILIARY_LANDMARKS,
@@ -75,12 +87,21 @@ from posekit.filters import (
     LandmarksSmoother,
 )
 from posekit.image import Frame, as_frame
-from posekit.landmarks import MODEL_NAMES, LandmarkModel
+from posekit.landmarks import MODEL_NAMES, LandmarkEstimate, LandmarkModel, average_estimates
 from posekit.pose import Pose
-from posekit.roi import BorderMode, RotatedRect
+from posekit.roi import BorderMode, RotatedRect, as_roi_hint, roi_change
 from posekit.source import DEFAULT_PREFETCH, CaptureSource, FrameReader, open_source
 
-__all__ = ["MIN_TIMESTAMP_STEP", "FrameResult", "Timings", "Tracker", "TrackingState"]
+__all__ = [
+    "ACCURACY_POLICIES",
+    "MIN_TIMESTAMP_STEP",
+    "RECOVERY_PASSES",
+    "AccuracyPolicy",
+    "FrameResult",
+    "Timings",
+    "Tracker",
+    "TrackingState",
+]
 
 MIN_TIMESTAMP_STEP = 1e-6
 """Smallest gap in seconds between consecutive video-mode timestamps (MediaPipe counts integer
@@ -144,6 +165,9 @@ class FrameResult:
         timings: per-stage milliseconds.
         results: analyzer outputs by analyzer name (read-only), filled in by
             :class:`posekit.analyzers.Pipeline`; empty straight from the tracker.
+        found_by: how the person was found on this frame: ``"tracking"`` (previous ROI),
+            ``"detector"`` (the normal detector pass), ``"hint"`` (the caller's ``roi``), or the
+            name of the recovery pass (see :data:`RECOVERY_PASSES`); None without a pose.
     """
 
     pose: Pose | None
@@ -156,6 +180,7 @@ class FrameResult:
     frame: NDArray[Any] | None = None
     timings: Timings = Timings()
     results: Mapping[str, Any] = field(default_factory=lambda: _NO_RESULTS)
+    found_by: str | None = None
 
     @property
     def has_pose(self) -> bool:
@@ -164,6 +189,185 @@ class FrameResult:
 
 
 Mode = Literal["video", "image"]
+AccuracyName = Literal["fast", "balanced", "best"]
+PersonChoice = Literal["center", "score"]
+
+RECOVERY_PASSES: tuple[str, ...] = (
+    "low_threshold",
+    "rotate90",
+    "rotate270",
+    "zoom",
+    "rotate180",
+    "flip",
+)
+"""Recovery passes, in the order they are tried when the normal detector pass finds nobody
+whose landmark presence reaches ``min_tracking_confidence``:
+
+* ``low_threshold``: the same detector output decoded again at
+  :attr:`AccuracyPolicy.low_threshold`; every extra candidate must pass the landmark model's
+  presence gate, so the lower threshold costs landmark runs only, never a wrong person with a
+  low presence;
+* ``rotate90`` / ``rotate270``: the detector on the frame turned by a quarter turn (people
+  lying down become upright; the landmark ROI keeps the detection's rotation);
+* ``zoom``: the detector on 4 overlapping sub-windows (2 x 2 tiles, each 0.6 of the
+  letterboxed side, 1.67x zoom: any person up to 0.2 of the side lies wholly in one tile);
+* ``rotate180``: the frame upside down (handstands, inverted people);
+* ``flip``: the frame mirrored.
+
+The order puts the free pass first, then orientations that are common in fitness material,
+then small people, then the rarer cases; the run budget of the policy cuts the list short."""
+
+_ROTATIONS = {"rotate90": math.pi / 2, "rotate180": math.pi, "rotate270": -math.pi / 2}
+_ZOOM_SIDE = 0.6
+_ZOOM_OFFSETS = ((-0.2, -0.2), (0.2, -0.2), (-0.2, 0.2), (0.2, 0.2))
+
+
+@dataclass(frozen=True, slots=True)
+class AccuracyPolicy:
+    """How hard the tracker looks for the person and refines the landmarks on a frame that
+    runs the detector (every image-mode frame; video-mode frames without a tracked person).
+
+    The cost is bounded by counting model runs: at most ``max_landmark_runs`` landmark runs and
+    ``max_model_runs`` runs in all (detector + landmark). The detector costs less than any
+    landmark model, so a policy with ``max_model_runs = 2 k`` and ``max_landmark_runs = k``
+    never costs more than ``k`` single passes (1 detector + 1 landmark run), whatever the model.
+
+    Attributes:
+        name: a label.
+        refine_iterations: image mode: after a landmark pass, rebuild the ROI from the auxiliary
+            points 33/34 and run the landmark model again while the ROI moves or rescales by
+            more than ``refine_tolerance`` (see :func:`posekit.roi.roi_change`), at most this
+            many times. A new pass replaces the previous one only when its presence passes.
+        refine_tolerance: fraction of the ROI side below which the crop is left as it is (5 %:
+            several times the model's own repeatability between passes, about 1 %).
+        recovery: recovery passes to try, in order (names from :data:`RECOVERY_PASSES`).
+        low_threshold: detector score threshold of the ``low_threshold`` pass.
+        max_landmark_runs, max_model_runs: the run budget per frame (see above).
+        flip: image mode: average the landmarks with those of the mirrored crop (test-time
+            flip) when the budget allows it.
+        person: which detection to take when several people are found: ``"center"`` (the
+            person whose hip centre is nearest the image centre, measured in their own body
+            radius, so large and central people win) or ``"score"`` (highest detector score:
+            MediaPipe's choice).
+    """
+
+    name: str
+    refine_iterations: int = 0
+    refine_tolerance: float = 0.05
+    recovery: tuple[str, ...] = ()
+    low_threshold: float = 0.1
+    max_landmark_runs: int = 1
+    max_model_runs: int = 2
+    flip: bool = False
+    person: PersonChoice = "score"
+
+    def __post_init__(self) -> None:
+        unknown = [p for p in self.recovery if p not in RECOVERY_PASSES]
+        if unknown:
+            raise InputError(
+                f"unknown recovery pass(es) {unknown}: choose from {', '.join(RECOVERY_PASSES)}"
+            )
+        if self.person not in ("center", "score"):
+            raise InputError(f"person={self.person!r} is unknown: choose 'center' or 'score'")
+        if self.max_landmark_runs < 1 or self.max_model_runs < self.max_landmark_runs + 1:
+            raise InputError(
+                "an accuracy policy needs max_landmark_runs >= 1 and max_model_runs >= "
+                "max_landmark_runs + 1 (one detector run)"
+            )
+        if self.refine_iterations < 0 or not 0.0 <= self.low_threshold <= 1.0:
+            raise InputError(
+                "refine_iterations must be >= 0 and low_threshold a probability in [0, 1]"
+            )
+
+
+ACCURACY_POLICIES: Mapping[str, AccuracyPolicy] = MappingProxyType(
+    {
+        # MediaPipe's single pass: one detector run, the best-scoring person, one landmark run.
+        "fast": AccuracyPolicy("fast"),
+        # <= 2x a single pass: one refinement, central person, recovery within 4 runs.
+        "balanced": AccuracyPolicy(
+            "balanced",
+            refine_iterations=1,
+            recovery=RECOVERY_PASSES,
+            max_landmark_runs=2,
+            max_model_runs=4,
+            person="center",
+        ),
+        # <= 4x a single pass: two refinements, every recovery pass the budget allows. The
+        # test-time flip is left to flip=True: on ../shared/data/keypoints it changed PCK by
+        # -1.0 to +0.5 points (noise) for +60-70 % time.
+        "best": AccuracyPolicy(
+            "best",
+            refine_iterations=2,
+            recovery=RECOVERY_PASSES,
+            max_landmark_runs=4,
+            max_model_runs=8,
+            person="center",
+        ),
+    }
+)
+"""The named policies of ``Tracker(accuracy=...)``."""
+
+
+@dataclass
+class _Search:
+    """Per-frame bookkeeping of the detection search: run budget and stage times."""
+
+    policy: AccuracyPolicy
+    det_runs: int = 0
+    lm_runs: int = 0
+    det_ms: float = 0.0
+    crop_ms: float = 0.0
+    lm_ms: float = 0.0
+    first_roi: RotatedRect | None = None
+    first_detection: Detection | None = None
+
+    def can_landmark(self) -> bool:
+        return (
+            self.lm_runs < self.policy.max_landmark_runs
+            and self.det_runs + self.lm_runs < self.policy.max_model_runs
+        )
+
+    def can_detect(self) -> bool:
+        # keep one landmark run for whatever the detector pass finds
+        return (
+            self.lm_runs < self.policy.max_landmark_runs
+            and self.det_runs + self.lm_runs + 2 <= self.policy.max_model_runs
+        )
+
+
+def _person_order(
+    detections: Sequence[Detection], size: tuple[int, int], rule: PersonChoice
+) -> list[Detection]:
+    if rule == "score" or len(detections) < 2:
+        return list(detections)
+    cx, cy = 0.5 * size[0], 0.5 * size[1]
+
+    def key(d: Detection) -> tuple[float, float]:
+        kp = d.keypoints
+        radius = math.hypot(float(kp[1, 0] - kp[0, 0]), float(kp[1, 1] - kp[0, 1]))
+        dist = math.hypot(float(kp[0, 0]) - cx, float(kp[0, 1]) - cy)
+        return (dist / max(radius, 1e-6), -d.score)
+
+    return sorted(detections, key=key)
+
+
+def _recovery_windows(name: str, width: int, height: int) -> list[tuple[RotatedRect, bool]]:
+    whole = RotatedRect.whole_image(width, height)
+    if name in _ROTATIONS:
+        return [(dataclasses.replace(whole, rotation=_ROTATIONS[name]), False)]
+    if name == "flip":
+        return [(whole, True)]
+    side = whole.width * _ZOOM_SIDE
+    return [
+        (
+            RotatedRect(
+                whole.center_x + dx * whole.width, whole.center_y + dy * whole.width, side, side
+            ),
+            False,
+        )
+        for dx, dy in _ZOOM_OFFSETS
+    ]
 
 
 class Tracker:
@@ -191,6 +395,18 @@ class Tracker:
         detector_session, landmark_session: inject model runners (tests, custom providers);
             by default they are loaded with ``posekit.models.load_session``.
         border: pixels outside the frame in the landmark crop (``"replicate"``: MediaPipe).
+        accuracy: how hard a detector frame looks for the person (:class:`AccuracyPolicy`):
+            ``"fast"`` is MediaPipe's single pass (1 detector + 1 landmark run, best-scoring
+            person); ``"balanced"`` (image-mode default) adds one ROI refinement from the
+            auxiliary points, the central-person choice and detection recovery within twice
+            the single-pass cost; ``"best"`` adds a second refinement and more
+            recovery, within four times. ``None``: ``"balanced"`` in image mode,
+            ``"fast"`` in video mode (so that a video with nobody in view costs one detector
+            run per frame; tracking frames are single-pass whatever the setting).
+        flip: image mode: average each pose with the pose of the mirrored crop (``None``: as
+            the policy says; True adds one landmark run to the budget).
+        person: ``"center"`` or ``"score"`` when several people are detected (``None``: as
+            the policy says: ``"score"`` for ``"fast"``, ``"center"`` otherwise).
 
     Example:
         >>> import numpy as np, posekit
@@ -218,6 +434,9 @@ class Tracker:
         detector_session: ModelRunner | None = None,
         landmark_session: ModelRunner | None = None,
         border: BorderMode = "replicate",
+        accuracy: AccuracyName | AccuracyPolicy | None = None,
+        flip: bool | None = None,
+        person: PersonChoice | None = None,
     ) -> None:
         complexity = _MODEL_ALIASES.get(str(model).lower())
         if complexity is None:
@@ -232,6 +451,31 @@ class Tracker:
         ):
             if not 0.0 <= float(value) <= 1.0:
                 raise InputError(f"{name}={value} is outside [0, 1]: pass a probability")
+        if accuracy is None:
+            accuracy = "balanced" if mode == "image" else "fast"
+        if isinstance(accuracy, AccuracyPolicy):
+            policy = accuracy
+        elif isinstance(accuracy, str) and accuracy in ACCURACY_POLICIES:
+            policy = ACCURACY_POLICIES[accuracy]
+        else:
+            raise InputError(
+                f"accuracy={accuracy!r} is unknown: choose 'fast', 'balanced', 'best' or pass "
+                "a posekit.tracker.AccuracyPolicy"
+            )
+        if person is not None:
+            if person not in ("center", "score"):
+                raise InputError(f"person={person!r} is unknown: choose 'center' or 'score'")
+            policy = dataclasses.replace(policy, person=person)
+        if flip is not None and bool(flip) != policy.flip:
+            extra = 1 if flip else 0  # a mirrored pass needs one more landmark run
+            policy = dataclasses.replace(
+                policy,
+                flip=bool(flip),
+                max_landmark_runs=policy.max_landmark_runs + extra,
+                max_model_runs=policy.max_model_runs + extra,
+            )
+        #: The accuracy policy in force (see :class:`AccuracyPolicy`).
+        self.accuracy: AccuracyPolicy = policy
         self.model = complexity
         self.mode: Mode = mode
         self.smooth = bool(smooth)
@@ -258,6 +502,8 @@ class Tracker:
         self._readers: list[FrameReader] = []
         #: How many times the detector has run (since construction).
         self.detector_runs = 0
+        #: How many times the landmark model has run (since construction).
+        self.landmark_runs = 0
         #: How many frames have been processed (since construction).
         self.frames_processed = 0
         self.reset()
@@ -283,7 +529,12 @@ class Tracker:
 
     # ------------------------------------------------------------------ per frame
     def process(
-        self, image: NDArray[Any], timestamp: float | None = None, color: str = "bgr"
+        self,
+        image: NDArray[Any],
+        timestamp: float | None = None,
+        color: str = "bgr",
+        *,
+        roi: object | None = None,
     ) -> FrameResult:
         """Find the pose in one frame.
 
@@ -292,16 +543,27 @@ class Tracker:
             timestamp: seconds; must increase in video mode (see the module docstring).
                 None: ``time.monotonic()``.
             color: ``"bgr"`` (OpenCV) or ``"rgb"``.
+            roi: where the person is, from the application's own detector (the top-down
+                route): a person box ``(x, y, w, h)`` in pixels, a
+                :class:`~posekit.roi.PersonBox`, or a :class:`~posekit.roi.RotatedRect` used
+                as the landmark ROI as is. BlazePose's detector is skipped on this frame; a box
+                is turned into an upright square ROI (:meth:`RotatedRect.from_box`) that the
+                policy's refinement passes then fit to the body. In video mode the next frames
+                track from this pose as usual.
+
+        Example:
+            >>> with posekit.Tracker(mode="image") as t:  # doctest: +SKIP
+            ...     r = t.process(frame, roi=(120, 40, 200, 420))  # x, y, w, h of a person
 
         Raises:
-            InputError: the image is unusable (nothing changed in the tracker).
+            InputError: the image or the ``roi`` is unusable (nothing changed in the tracker).
             TimestampError: ``timestamp`` is not a finite number, or (video mode) not at least
                 :data:`MIN_TIMESTAMP_STEP` after the previous one (nothing changed).
             PosekitError: a model failed on this frame; the tracker forgot the person (see the
                 module docstring's failure policy).
         """
         with self._lock:
-            return self._process(image, timestamp, color, None, None)
+            return self._process(image, timestamp, color, None, None, roi)
 
     def _check_timestamp(self, timestamp: float | None) -> float:
         if timestamp is None:
@@ -346,9 +608,11 @@ class Tracker:
         color: str,
         index: int | None,
         keep: NDArray[Any] | None,
+        hint: object | None = None,
     ) -> FrameResult:
         t_start = time.perf_counter()
         frame = as_frame(image, color)
+        hint_roi = None if hint is None else as_roi_hint(hint, frame.size)
         ts = self._check_timestamp(timestamp)
         # From here on the frame is accepted: state may change.
         self._last_ts = ts
@@ -356,7 +620,7 @@ class Tracker:
         self._index = idx + 1
         self.frames_processed += 1
         try:
-            return self._track(frame, ts, idx, keep, t_start)
+            return self._track(frame, ts, idx, keep, t_start, hint_roi)
         except BaseException as exc:
             # Forget the person so that nothing half-updated survives this frame.
             self._next_roi = None
@@ -371,35 +635,60 @@ class Tracker:
             ) from exc
 
     def _track(
-        self, frame: Frame, ts: float, idx: int, keep: NDArray[Any] | None, t_start: float
+        self,
+        frame: Frame,
+        ts: float,
+        idx: int,
+        keep: NDArray[Any] | None,
+        t_start: float,
+        hint: RotatedRect | None = None,
     ) -> FrameResult:
         detection: Detection | None = None
         det_ms = 0.0
-        roi = self._next_roi if self.mode == "video" else None
-        state = TrackingState.TRACKING
+        roi = self._next_roi if self.mode == "video" and hint is None else None
         if roi is None:
-            t0 = time.perf_counter()
-            detection = self.detector.detect_one(frame)
-            self.detector_runs += 1
-            det_ms = (time.perf_counter() - t0) * 1e3
+            search = _Search(self.accuracy)
+            found: tuple[LandmarkEstimate, Detection | None, str] | None
+            if hint is not None:
+                found = self._from_hint(frame, hint, search)
+            else:
+                found = self._search(frame, search)
+            found_by: str | None = None if found is None else found[2]
             state = TrackingState.DETECTED
-            if detection is not None:
-                roi = detection.roi()
-                if not roi.is_valid():
-                    roi = None
-            if roi is None:
-                return self._lost(ts, idx, None, detection, keep, t_start, det_ms)
+            det_ms = search.det_ms
+            if found is None:
+                return self._lost(
+                    ts,
+                    idx,
+                    search.first_roi,
+                    search.first_detection,
+                    keep,
+                    t_start,
+                    det_ms,
+                    search.crop_ms,
+                    search.lm_ms,
+                )
+            est, detection = found[0], found[1]
+            if self.mode == "image":
+                est = self._refine(frame, est, search)
+            roi = est.roi
+            crop_ms, lm_ms = search.crop_ms, search.lm_ms
+            t2 = time.perf_counter()
+        else:
+            # Tracking: exactly one landmark pass on the ROI predicted from the last frame.
+            state = TrackingState.TRACKING
+            found_by = "tracking"
+            t0 = time.perf_counter()
+            tensor = self.landmarks.crop(frame, roi)
+            t1 = time.perf_counter()
+            raw = self.landmarks.infer(tensor, segmentation=self.segmentation)
+            t2 = time.perf_counter()
+            self.landmark_runs += 1
+            crop_ms, lm_ms = (t1 - t0) * 1e3, (t2 - t1) * 1e3
+            if not raw.presence >= self.min_tracking_confidence:
+                return self._lost(ts, idx, roi, None, keep, t_start, 0.0, crop_ms, lm_ms)
+            est = self.landmarks.decode(raw, roi, frame.size)
 
-        t0 = time.perf_counter()
-        tensor = self.landmarks.crop(frame, roi)
-        t1 = time.perf_counter()
-        raw = self.landmarks.infer(tensor, segmentation=self.segmentation)
-        t2 = time.perf_counter()
-        crop_ms, lm_ms = (t1 - t0) * 1e3, (t2 - t1) * 1e3
-        if not raw.presence >= self.min_tracking_confidence:
-            return self._lost(ts, idx, roi, detection, keep, t_start, det_ms, crop_ms, lm_ms)
-
-        est = self.landmarks.decode(raw, roi, frame.size)
         points = est.landmarks
         world = est.world
         visibility = est.visibility
@@ -436,7 +725,113 @@ class Tracker:
             segmentation=est.segmentation,
             frame=keep,
             timings=Timings(det_ms, crop_ms, lm_ms, (t3 - t2) * 1e3, (t3 - t_start) * 1e3),
+            found_by=found_by,
         )
+
+    # ------------------------------------------------------------------ detection search
+    def _landmarks(
+        self, frame: Frame, roi: RotatedRect, search: _Search, *, mirror: bool = False
+    ) -> LandmarkEstimate | None:
+        """One landmark run on ``roi``; None when the presence is below the tracking
+        threshold (or the ROI is unusable)."""
+        if not roi.is_valid():
+            return None
+        if search.first_roi is None:
+            search.first_roi = roi
+        t0 = time.perf_counter()
+        tensor = self.landmarks.crop(frame, roi)
+        t1 = time.perf_counter()
+        raw = self.landmarks.infer(tensor, segmentation=self.segmentation, mirror=mirror)
+        t2 = time.perf_counter()
+        search.lm_runs += 1
+        self.landmark_runs += 1
+        search.crop_ms += (t1 - t0) * 1e3
+        search.lm_ms += (t2 - t1) * 1e3
+        if not raw.presence >= self.min_tracking_confidence:
+            return None
+        return self.landmarks.decode(raw, roi, frame.size)
+
+    def _detect(
+        self, frame: Frame, search: _Search, window: RotatedRect | None = None, mirror: bool = False
+    ) -> DetectorOutput:
+        t0 = time.perf_counter()
+        out = self.detector.run(frame, window, mirror=mirror)
+        search.det_ms += (time.perf_counter() - t0) * 1e3
+        search.det_runs += 1
+        self.detector_runs += 1
+        return out
+
+    def _verify(
+        self, frame: Frame, candidates: Sequence[Detection], search: _Search
+    ) -> tuple[LandmarkEstimate, Detection] | None:
+        for det in _person_order(candidates, frame.size, search.policy.person):
+            if search.first_detection is None:
+                search.first_detection = det
+            if not search.can_landmark():
+                return None
+            est = self._landmarks(frame, det.roi(), search)
+            if est is not None:
+                return est, det
+        return None
+
+    def _search(
+        self, frame: Frame, search: _Search
+    ) -> tuple[LandmarkEstimate, Detection, str] | None:
+        """Detector pass, then the policy's recovery passes until a candidate passes the
+        landmark presence gate or the run budget is spent."""
+        policy = search.policy
+        out = self._detect(frame, search)
+        single = policy.person == "score" and policy.max_landmark_runs == 1
+        primary = self.detector.decode_output(out, max_detections=1 if single else None)
+        got = self._verify(frame, primary, search)
+        if got is not None:
+            return got[0], got[1], "detector"
+        for name in policy.recovery:
+            if not search.can_landmark():
+                break
+            if name == "low_threshold":
+                if policy.low_threshold >= self.detector.min_detection_confidence:
+                    continue
+                low = self.detector.decode_output(out, min_confidence=policy.low_threshold)
+                extra = [d for d in low if d.score < self.detector.min_detection_confidence]
+                got = self._verify(frame, extra, search)
+                if got is not None:
+                    return got[0], got[1], name
+                continue
+            for window, mirror in _recovery_windows(name, frame.width, frame.height):
+                if not search.can_detect():
+                    break
+                found = self.detector.decode_output(self._detect(frame, search, window, mirror))
+                got = self._verify(frame, found, search)
+                if got is not None:
+                    return got[0], got[1], name
+        return None
+
+    def _from_hint(
+        self, frame: Frame, hint: RotatedRect, search: _Search
+    ) -> tuple[LandmarkEstimate, None, str] | None:
+        est = self._landmarks(frame, hint, search)
+        return None if est is None else (est, None, "hint")
+
+    def _refine(self, frame: Frame, est: LandmarkEstimate, search: _Search) -> LandmarkEstimate:
+        """Image mode: re-crop from the auxiliary points while the ROI moves materially, then
+        the optional test-time flip, within the run budget."""
+        policy = search.policy
+        for _ in range(policy.refine_iterations):
+            if not search.can_landmark():
+                break
+            roi = RotatedRect.from_alignment_points(est.auxiliary[0, :2], est.auxiliary[1, :2])
+            if not roi.is_valid() or roi_change(est.roi, roi) <= policy.refine_tolerance:
+                break
+            better = self._landmarks(frame, roi, search)
+            if better is None:
+                break
+            est = better
+        if policy.flip and search.can_landmark():
+            mirrored = self._landmarks(frame, est.roi, search, mirror=True)
+            if mirrored is not None:
+                est = average_estimates(est, mirrored)
+        return est
 
     def _lost(
         self,

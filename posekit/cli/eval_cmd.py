@@ -82,6 +82,21 @@ def register(subparsers: Any) -> None:
         help="refine landmark x/y from the heatmap as MediaPipe's graph does "
         "(default: the tracker's default)",
     )
+    p.add_argument(
+        "--accuracy",
+        choices=("fast", "balanced", "best"),
+        default=None,
+        help="tracker accuracy policy: fast = MediaPipe's single pass; balanced (image-mode "
+        "default) = ROI refinement, central person, detection recovery (<= 2x cost); best = "
+        "more refinement and recovery (<= 4x cost)",
+    )
+    p.add_argument(
+        "--flip",
+        choices=("on", "off"),
+        default=None,
+        help="average each pose with the pose of the mirrored crop (default: as the accuracy "
+        "policy says: off)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     p.set_defaults(func=run)
 
@@ -144,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
         num_threads=args.threads,
         refine_heatmap=None if args.refine_heatmap is None else args.refine_heatmap == "on",
         progress=progress,
+        accuracy=args.accuracy,
+        flip=None if args.flip is None else args.flip == "on",
     )
     print(report.format())
     if args.json is not None:
