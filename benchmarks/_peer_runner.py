@@ -73,6 +73,7 @@ def _make_posekit(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
         segmentation=False,
         num_threads=args.threads,
         **({} if args.refine_heatmap is None else {"refine_heatmap": bool(args.refine_heatmap)}),
+        **({} if args.accuracy is None else {"accuracy": args.accuracy}),
     )
 
     def step(frame: np.ndarray, t_s: float) -> tuple[Any, float, float]:
@@ -152,6 +153,7 @@ def main() -> int:
     ap.add_argument("--smooth", type=int, choices=(0, 1), default=1)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--refine-heatmap", type=int, choices=(0, 1), default=None)
+    ap.add_argument("--accuracy", choices=("fast", "balanced", "best"), default=None)
     ap.add_argument("--frames", type=int, default=None)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()

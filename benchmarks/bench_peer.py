@@ -12,8 +12,11 @@ clean. Configurations:
 * ``speed``: each side's defaults for video: tracking mode, smoothing on.
 * ``agree-video``: tracking mode, smoothing off on both sides (``smooth_landmarks=False``).
 * ``agree-image``: single-image mode on every frame (``static_image_mode=True`` / ``mode="image"``).
+* ``image-default`` (not run by default): posekit's default image mode (``accuracy="balanced"``:
+  re-crop refinement and detection recovery) against MediaPipe's static mode.
 * ``agree-image-norefine`` (not run by default): as ``agree-image`` with posekit's
-  ``refine_heatmap=False``. The agreement runs otherwise pass ``refine_heatmap=True`` to posekit,
+  ``refine_heatmap=False``. The agreement runs otherwise pass ``refine_heatmap=True`` and
+  ``accuracy="fast"`` (the single-pass pipeline MediaPipe runs) to posekit,
   as MediaPipe's graph refines landmark x/y from the heatmap.
 
 Latency is the ``process()`` call only (frames are decoded outside the timed region); the first
@@ -41,11 +44,15 @@ RUNNER = HERE / "_peer_runner.py"
 # refine: posekit's refine_heatmap (None = posekit's default). MediaPipe's legacy graph always
 # refines x/y from the heatmap (RefineLandmarksFromHeatmapCalculator), so the agreement runs turn
 # it on for posekit too; "agree-image-norefine" shows what posekit's default gives.
+# accuracy: posekit's accuracy policy (None = its default: "fast" in video mode, "balanced" in
+# image mode). The agreement runs use "fast", the single-pass pipeline MediaPipe runs;
+# "image-default" shows posekit's default image mode (re-crop refinement, recovery).
 CONFIGS: dict[str, dict[str, Any]] = {
-    "speed": {"mode": "video", "smooth": 1, "refine": None},
-    "agree-video": {"mode": "video", "smooth": 0, "refine": 1},
-    "agree-image": {"mode": "image", "smooth": 0, "refine": 1},
-    "agree-image-norefine": {"mode": "image", "smooth": 0, "refine": 0},
+    "speed": {"mode": "video", "smooth": 1, "refine": None, "accuracy": None},
+    "agree-video": {"mode": "video", "smooth": 0, "refine": 1, "accuracy": "fast"},
+    "agree-image": {"mode": "image", "smooth": 0, "refine": 1, "accuracy": "fast"},
+    "agree-image-norefine": {"mode": "image", "smooth": 0, "refine": 0, "accuracy": "fast"},
+    "image-default": {"mode": "image", "smooth": 0, "refine": None, "accuracy": None},
 }
 DEFAULT_CONFIGS = "speed,agree-video,agree-image"
 SIDES = ("posekit", "mediapipe")
@@ -66,6 +73,8 @@ def _run_child(
         cmd += ["--threads", str(args.posekit_threads)]
     if side == "posekit" and cfg["refine"] is not None:
         cmd += ["--refine-heatmap", str(cfg["refine"])]
+    if side == "posekit" and cfg.get("accuracy") is not None:
+        cmd += ["--accuracy", str(cfg["accuracy"])]
     load = os.getloadavg()[0]
     log = out.with_suffix(".log")
     with log.open("w") as fh:
