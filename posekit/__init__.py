@@ -34,7 +34,7 @@ from posekit.errors import (
     UnsupportedOpError,
 )
 from posekit.pose import Landmark, Pose
-from posekit.roi import RotatedRect
+from posekit.roi import PersonBox, RotatedRect
 from posekit.topology import (
     COCO17_FROM_BLAZEPOSE,
     COCO17_NAMES,
@@ -45,7 +45,7 @@ from posekit.topology import (
     SKELETON_EDGES,
     Keypoint,
 )
-from posekit.tracker import FrameResult, Timings, Tracker, TrackingState
+from posekit.tracker import AccuracyPolicy, FrameResult, Timings, Tracker, TrackingState
 
 if TYPE_CHECKING:
     from posekit.schema import PoseModel, pose_json_schema
@@ -60,6 +60,7 @@ __all__ = [
     "LEFT_RIGHT_PAIRS",
     "NUM_KEYPOINTS",
     "SKELETON_EDGES",
+    "AccuracyPolicy",
     "ChecksumError",
     "ConversionError",
     "FrameResult",
@@ -68,6 +69,7 @@ __all__ = [
     "Landmark",
     "ModelError",
     "ModelSourceError",
+    "PersonBox",
     "Pose",
     "PoseModel",
     "PosekitError",
