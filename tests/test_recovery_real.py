@@ -310,3 +310,32 @@ def test_low_threshold_recovery_finds_a_dim_person(
         threshold = recovery_trackers[accuracy].accuracy.low_threshold
         assert threshold <= r.detection.score < 0.5  # below MediaPipe's detector threshold
         assert error_vs_annotation(r, person.xy, person.labelled) < MAX_ERROR
+
+
+# ----------------------------------------------------------------------------- wrong finds
+# Small pasted people on which recovery used to return a wrong pose: a low-score detection with
+# nonsense alignment keypoints (an ROI several times the person's size, upside down) passed the
+# landmark presence gate, and the "center" ordering preferred it. Recovery candidates are now
+# tried by score and must agree with the landmark model's own alignment
+# (posekit.tracker._alignment_agrees). Either the person is found correctly or not at all.
+WRONG_FIND_CASES = [
+    ZoomCase("mpii_060754485.jpg", 0.12),
+    ZoomCase("mpii_051423444.jpg", 0.12),
+    ZoomCase("coco_val2017_000000000785.jpg", 0.12),
+]
+
+
+@pytest.mark.parametrize("accuracy", ["balanced", "best"])
+@pytest.mark.parametrize(
+    "case", WRONG_FIND_CASES, ids=[f"{c.image}-{c.height}" for c in WRONG_FIND_CASES]
+)
+def test_recovery_never_returns_a_misplaced_pose(
+    recovery_trackers: dict[str, Tracker], case: ZoomCase, accuracy: str
+) -> None:
+    person = annotated(case.image)
+    canvas, truth = paste_small(person, case.height)
+    fast = process(recovery_trackers["fast"], canvas, "fast")
+    qualifies(fast.state is TrackingState.LOST, "fast finds the small person")
+    r = process(recovery_trackers[accuracy], canvas, accuracy)
+    if r.pose is not None:
+        assert error_vs_annotation(r, truth, person.labelled) < MAX_ERROR, r.found_by
