@@ -93,6 +93,29 @@ class Filter(ABC):
     def reset(self) -> None:
         """Forget all history: the next sample passes through."""
 
+    def _skip(
+        self, previous: NDArray[np.float64], x: NDArray[np.float64], t: float, t0: float
+    ) -> bool:
+        """Check ``x`` against the previous sample's shape; True when ``t`` is not later than
+        the previous timestamp ``t0`` (the value then passes through unfiltered, as in
+        MediaPipe; one warning per filter)."""
+        if x.shape != previous.shape:
+            raise InputError(
+                f"the filter was fed shape {previous.shape} before and {x.shape} now: call "
+                "reset() before changing the number of values"
+            )
+        if t > t0:
+            return False
+        if not getattr(self, "_warned", False):
+            logger.warning(
+                "timestamp %.6f s is not later than the previous %.6f s: value passed "
+                "through unfiltered",
+                t,
+                t0,
+            )
+            self._warned = True
+        return True
+
 
 def _alpha(cutoff: NDArray[np.float64] | float, te: float) -> NDArray[np.float64]:
     tau = 1.0 / (2.0 * math.pi * np.asarray(cutoff, dtype=np.float64))
@@ -145,20 +168,7 @@ class OneEuroFilter(Filter):
         if self._x is None or self._raw is None or self._dx is None or self._t is None:
             self._x, self._raw, self._dx, self._t = x.copy(), x.copy(), np.zeros_like(x), t
             return x
-        if x.shape != self._x.shape:
-            raise InputError(
-                f"the filter was fed shape {self._x.shape} before and {x.shape} now: call "
-                "reset() before changing the number of values"
-            )
-        if t <= self._t:
-            if not self._warned:
-                logger.warning(
-                    "timestamp %.6f s is not later than the previous %.6f s: value passed "
-                    "through unfiltered",
-                    t,
-                    self._t,
-                )
-                self._warned = True
+        if self._skip(self._x, x, t, self._t):
             return x
         if scale is not None and scale < MIN_OBJECT_SCALE:
             return x
@@ -362,20 +372,7 @@ class RelativeVelocityFilter(Filter):
         if self._raw is None or self._out is None or self._t is None:
             self._raw, self._out, self._t = x.copy(), x.copy(), t
             return x
-        if x.shape != self._raw.shape:
-            raise InputError(
-                f"the filter was fed shape {self._raw.shape} before and {x.shape} now: call "
-                "reset() before changing the number of values"
-            )
-        if t <= self._t:
-            if not self._warned:
-                logger.warning(
-                    "timestamp %.6f s is not later than the previous %.6f s: value passed "
-                    "through unfiltered",
-                    t,
-                    self._t,
-                )
-                self._warned = True
+        if self._skip(self._raw, x, t, self._t):
             return x
         if scale is not None and scale < MIN_OBJECT_SCALE:
             return x
