@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 COMPLEXITY = {"lite": 0, "full": 1, "heavy": 2}
+SPIN = {"default": None, "0": False, "1": True}
 
 
 def _proc_status(key: str) -> int:
@@ -72,6 +73,7 @@ def _make_posekit(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
         smooth=bool(args.smooth),
         segmentation=False,
         num_threads=args.threads,
+        spin=SPIN[args.spin],
         **({} if args.refine_heatmap is None else {"refine_heatmap": bool(args.refine_heatmap)}),
         **({} if args.accuracy is None else {"accuracy": args.accuracy}),
     )
@@ -97,6 +99,11 @@ def _make_posekit(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
             f"default ({getattr(tracker.landmarks.session, 'num_threads', '?')})"
             if args.threads is None
             else args.threads
+        ),
+        "spin": (
+            f"default ({'landmarks only' if args.mode == 'video' else 'off'})"
+            if SPIN[args.spin] is None
+            else SPIN[args.spin]
         ),
         "refine_heatmap": "default" if args.refine_heatmap is None else bool(args.refine_heatmap),
         "timestamps": "real (frame index / container fps)",
@@ -152,6 +159,7 @@ def main() -> int:
     ap.add_argument("--mode", choices=("video", "image"), default="video")
     ap.add_argument("--smooth", type=int, choices=(0, 1), default=1)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--spin", choices=tuple(SPIN), default="default")
     ap.add_argument("--refine-heatmap", type=int, choices=(0, 1), default=None)
     ap.add_argument("--accuracy", choices=("fast", "balanced", "best"), default=None)
     ap.add_argument("--frames", type=int, default=None)

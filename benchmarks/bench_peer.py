@@ -23,17 +23,24 @@ Latency is the ``process()`` call only (frames are decoded outside the timed reg
 ``--warmup`` frames are left out of p50/p90/fps (cold start covers them). Agreement is the pixel
 distance between the two sides' landmarks 0-32 where both give visibility > 0.5, over frames
 where both found a pose.
+
+Under load: ``--busy N`` starts N busy-loop processes (``python -c "while True: pass"``, one per
+core to occupy) about 0.5 s before each child and kills them when it ends, so both sides are
+timed while sharing the cores; ``--posekit-spin 0|1`` sets onnxruntime's thread spinning
+(``Tracker(spin=...)``, default: posekit's choice by mode) to compare thread settings under load.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +64,65 @@ CONFIGS: dict[str, dict[str, Any]] = {
 DEFAULT_CONFIGS = "speed,agree-video,agree-image"
 SIDES = ("posekit", "mediapipe")
 TARGET_MEDIAN_PX, TARGET_P95_PX = 1.0, 3.0
+BUSY_CODE = "while True: pass"
+BUSY_SETTLE_S = 0.5
+SPIN_CHOICES = ("default", "0", "1")
+
+
+@contextlib.contextmanager
+def busy_load(n: int, settle_s: float = BUSY_SETTLE_S) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Keep ``n`` cores busy for the duration of the ``with`` block.
+
+    Starts ``n`` busy-loop processes (``python -c "while True: pass"``), waits ``settle_s`` for
+    them to be scheduled, and kills and reaps them on the way out, also on an error or Ctrl-C.
+    ``n == 0`` does nothing (no wait).
+
+    Example::
+
+        with busy_load(2):
+            run_the_measurement()
+    """
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for _ in range(n):
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", BUSY_CODE],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        if procs:
+            time.sleep(settle_s)
+        yield procs
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+        for p in procs:
+            p.wait()
+
+
+def run_measured(cmd: list[str], log: Path, busy: int = 0) -> tuple[int, Any, float]:
+    """Run ``cmd`` (stdout and stderr to ``log``) under ``busy`` busy-loop processes.
+
+    Returns the exit code, the child's ``wait4`` resource usage (``ru_maxrss`` = its peak RSS in
+    KiB on Linux) and the wall time from start to exit. The child is killed if waiting is
+    interrupted (Ctrl-C).
+    """
+    with busy_load(busy), log.open("w") as fh:
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t
+    return proc.returncode, usage, wall
 
 
 def _run_child(
@@ -71,25 +137,23 @@ def _run_child(
         cmd += ["--frames", str(args.frames)]
     if side == "posekit" and args.posekit_threads is not None:
         cmd += ["--threads", str(args.posekit_threads)]
+    if side == "posekit" and args.posekit_spin != "default":
+        cmd += ["--spin", args.posekit_spin]
     if side == "posekit" and cfg["refine"] is not None:
         cmd += ["--refine-heatmap", str(cfg["refine"])]
     if side == "posekit" and cfg.get("accuracy") is not None:
         cmd += ["--accuracy", str(cfg["accuracy"])]
     load = os.getloadavg()[0]
     log = out.with_suffix(".log")
-    with log.open("w") as fh:
-        t = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        wall = time.perf_counter() - t
-    if proc.returncode != 0:
+    rc, usage, wall = run_measured(cmd, log, args.busy)
+    if rc != 0:
         tail = log.read_text(errors="replace")[-3000:]
-        raise RuntimeError(f"{side} {model} {cfg} failed (rc {proc.returncode}):\n{tail}")
+        raise RuntimeError(f"{side} {model} {cfg} failed (rc {rc}):\n{tail}")
     meta: dict[str, Any] = json.loads(out.with_suffix(".json").read_text())
     meta["peak_rss_mb"] = usage.ru_maxrss / 1024.0  # KiB on Linux
     meta["child_wall_s"] = wall
     meta["loadavg_1min_before"] = load
+    meta["busy"] = args.busy
     ms = np.load(out.with_suffix(".npz"))["ms"][args.warmup :]
     meta["p50_ms"] = float(np.percentile(ms, 50))
     meta["p90_ms"] = float(np.percentile(ms, 90))
@@ -168,6 +232,19 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=1, help="runs of the speed configuration")
     ap.add_argument("--posekit-threads", type=int, default=None)
     ap.add_argument(
+        "--posekit-spin",
+        choices=SPIN_CHOICES,
+        default="default",
+        help="Tracker(spin=None/False/True): onnxruntime threads busy-wait between runs",
+    )
+    ap.add_argument(
+        "--busy",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run N busy-loop processes (one per core to occupy) during every child run",
+    )
+    ap.add_argument(
         "--posekit-python",
         default=sys.executable,
         help="interpreter for the posekit side (default: this one)",
@@ -176,6 +253,8 @@ def main() -> int:
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--keep", type=Path, default=None, help="keep per-run npz/json/log here")
     args = ap.parse_args()  # fmt: skip
+    if args.busy < 0:
+        ap.error(f"--busy {args.busy}: pass 0 or a positive number of busy-loop processes")
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
@@ -216,7 +295,9 @@ def main() -> int:
     print(f"video {args.video}: {first['video_size'][0]}x{first['video_size'][1]}, "
           f"{first['video_fps']:.2f} fps, {first['frames']} frames; {os.cpu_count()} CPU cores; "
           f"latency = process() only, first {args.warmup} frames excluded; "
-          f"speed figures are medians of {args.repeat} run(s)")  # fmt: skip
+          f"speed figures are medians of {args.repeat} run(s)"
+          + (f"; under load: {args.busy} busy-loop process(es) during every run"
+             if args.busy else ""))  # fmt: skip
     hdr = (f"{'model':6} {'config':20} {'side':10} {'p50 ms':>7} {'p90 ms':>7} {'fps':>6} "
            f"{'cold s':>7} {'peakRSS MB':>10} {'cpu/wall':>8} {'thr':>4} {'pose frames':>12} "
            f"{'load':>5}")  # fmt: skip
@@ -257,7 +338,8 @@ def main() -> int:
               f"timestamps: {mp_row['timestamps']}; {mp_row['convert']} "
               f"({_fmt(mp_row['convert_ms'], '.2f')} ms/frame, not in the latency)")  # fmt: skip
     if pk_row:
-        print(f"  posekit: {pk_row['runtime']}; threads: {pk_row['threads_setting']}; "
+        spin = "" if args.posekit_spin == "default" else f"; spin: {pk_row.get('spin')}"
+        print(f"  posekit: {pk_row['runtime']}; threads: {pk_row['threads_setting']}{spin}; "
               f"timestamps: {pk_row['timestamps']}")  # fmt: skip
     print("  cpu/wall = process CPU time / wall time inside process(): ~1 means one busy core; "
           "thr = OS threads after start-up; load = 1-min load average before the run "
@@ -270,7 +352,8 @@ def main() -> int:
     if args.json:
         doc = {
             "video": args.video, "frames": args.frames, "warmup": args.warmup,
-            "repeat": args.repeat, "cpu_count": os.cpu_count(),
+            "repeat": args.repeat, "cpu_count": os.cpu_count(), "busy": args.busy,
+            "posekit_threads": args.posekit_threads, "posekit_spin": args.posekit_spin,
             "runs": results, "agreement": agreements,
         }  # fmt: skip
         args.json.write_text(json.dumps(doc, indent=1, default=str))

@@ -518,6 +518,7 @@ class Tracker:
             spin=(mode == "video") if spin is None else spin,
             refine_heatmap=refine_heatmap,
             border=border,
+            segmentation=self.segmentation,
         )
         self._image_smoother = LandmarksSmoother(IMAGE_LANDMARKS, visibility_alpha=VISIBILITY_ALPHA)
         self._world_smoother = LandmarksSmoother(WORLD_LANDMARKS, visibility_alpha=None)

@@ -349,12 +349,24 @@ def test_cache_deleted_while_running(
 
 
 def test_model_damaged_in_place_is_refused_not_used(home: Path, models_src: Path) -> None:
-    """Same size as recorded (a flipped bit): only the sha256 can tell, and it does."""
+    """Same size as recorded (a flipped bit): only the sha256 can tell, and it does. The
+    runtime copy derived before the damage keeps serving the intact model's outputs; once it
+    has to be derived again, the damaged file is refused."""
+    from posekit.models import verify
+    from posekit.models.runtime import clear_runtime_cache
+
     install(["detector"], source=models_src, progress=False)
+    x = np.random.default_rng(0).random((1, 224, 224, 3), dtype=np.float32)
+    want = load_session("detector", num_threads=1).run({"input_1": x})
     path = home / "models" / "pose_detection.onnx"
     data = bytearray(path.read_bytes())
     data[len(data) - 5000] ^= 0x10
     path.write_bytes(bytes(data))
+    got = load_session("detector", num_threads=1).run({"input_1": x})
+    for key, value in want.items():
+        np.testing.assert_array_equal(got[key], value)
+    assert not verify(["detector"])[0].ok
+    clear_runtime_cache()
     with pytest.raises(ModelError, match=r"damaged.*install --force pose_detection"):
         load_session("detector", num_threads=1)
 

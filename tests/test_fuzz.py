@@ -325,6 +325,7 @@ def test_loader_on_corrupted_onnx_raises_model_error_only(
     """Damage the installed ONNX in place: loading through the manager gives a session only for
     the intact file, a ModelError (sha256 mismatch, or not installed + no source) otherwise."""
     from posekit.models import load_session
+    from posekit.models.runtime import clear_runtime_cache
 
     path = installed_detector / "models" / "pose_detection.onnx"
     good = path.read_bytes()
@@ -337,6 +338,7 @@ def test_loader_on_corrupted_onnx_raises_model_error_only(
     def run(ops: list[tuple[str, int, int]]) -> None:
         data = apply(good, ops)
         path.write_bytes(data)
+        clear_runtime_cache()  # so the runtime copy is derived from the damaged file
         try:
             try:
                 load_session("detector", num_threads=1)
@@ -347,6 +349,34 @@ def test_loader_on_corrupted_onnx_raises_model_error_only(
                 assert data == good
         finally:
             path.write_bytes(good)
+
+    run()
+
+
+def test_damaged_runtime_copy_is_rebuilt_never_used(
+    installed_detector: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Damage the optimised runtime copy (posekit.models.runtime): every load still returns a
+    session giving the intact model's outputs (the copy is checked and rebuilt), never an error
+    and never other numbers."""
+    from posekit.models import load_session
+    from posekit.models.runtime import runtime_dir
+
+    monkeypatch.setenv("POSEKIT_HOME", str(installed_detector))
+    monkeypatch.setenv("POSEKIT_MODEL_ROUTES", "local")
+    x = np.random.default_rng(3).random((1, 224, 224, 3), dtype=np.float32)
+    want = load_session("detector", num_threads=1).run({"input_1": x})
+    path = runtime_dir() / "pose_detection.all.onnx"
+    good = path.read_bytes()
+
+    @settings(max_examples=10, deadline=None)
+    @given(ops=damage(len(good)))
+    def run(ops: list[tuple[str, int, int]]) -> None:
+        path.write_bytes(apply(good, ops))
+        got = load_session("detector", num_threads=1).run({"input_1": x})
+        for key, value in want.items():
+            np.testing.assert_array_equal(got[key], value)
+        assert path.stat().st_size == len(good)  # rebuilt
 
     run()
 

@@ -300,4 +300,7 @@ def test_load_session_passes_options(
 ) -> None:
     monkeypatch.setenv("POSEKIT_HOME", str(onnx_models["pose_detection"].parents[1]))
     sess = load_session("detector", num_threads=1, spin=False)
-    assert sess.path == onnx_models["pose_detection"] and sess.num_threads == 1
+    # What is loaded is the runtime copy derived from the installed model (posekit.models.runtime).
+    assert sess.path.name == "pose_detection.all.onnx" and sess.path.parent.parent.name == "runtime"
+    assert sess.name == "pose_detection" and sess.num_threads == 1
+    assert not sess.optimized_on_load

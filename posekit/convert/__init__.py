@@ -23,6 +23,7 @@ from posekit.convert._api import (
     convert_tflite,
 )
 from posekit.convert._builder import ONNX_OPSET, SUPPORTED_OPS
+from posekit.convert._derive import derive_model
 
 __all__ = [
     "CONVERTER_VERSION",
@@ -32,4 +33,5 @@ __all__ = [
     "ConversionReport",
     "convert_file",
     "convert_tflite",
+    "derive_model",
 ]

@@ -299,6 +299,11 @@ def install(
                     time.perf_counter() - start,
                 )
             )
+    if results:
+        from posekit.models.runtime import prepare_tracker_variants
+
+        for made in prepare_tracker_variants([r.name for r in results]):
+            show.message(f"optimised runtime copy for this CPU: {made}")
     if len(failures) == 1 and not results:
         raise failures[0][1]
     if failures:
@@ -414,10 +419,12 @@ def verify(names: str | Iterable[str] | None = None) -> list[VerifyResult]:
 
 def uninstall(names: str | Iterable[str]) -> list[str]:
     """Remove converted models (sources are kept); returns the names removed."""
+    from posekit.models.runtime import clear_runtime_cache
     from posekit.models.store import remove_model
 
     removed: list[str] = []
     for name in _expand(names):
+        clear_runtime_cache(name)
         if onnx_path(name).exists() or sidecar_path(name).exists():
             remove_model(name)
             removed.append(name)
