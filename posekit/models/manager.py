@@ -15,7 +15,6 @@ from typing import Any
 from posekit.errors import ConversionError, ModelError, ModelSourceError, PosekitError
 from posekit.models.manifest import ModelSpec, load_manifest
 from posekit.models.progress import Progress
-from posekit.models.sources import Fetcher, local_dirs_from, routes_from_env
 from posekit.models.store import (
     STORAGE_ERRNOS,
     Sidecar,
@@ -250,6 +249,10 @@ def install(
         >>> [r.name for r in results]  # doctest: +SKIP
         ['pose_detection', 'pose_landmark_full']
     """
+    # Imported here: the fetching machinery (urllib/ssl, tarfile, zipfile, subprocess) adds
+    # ~10 MB of RSS to every process that only loads installed models.
+    from posekit.models.sources import Fetcher, local_dirs_from, routes_from_env
+
     wanted = _expand(names)
     show = Progress(_progress_default(progress))
     enabled_routes = tuple(routes) if routes is not None else routes_from_env()

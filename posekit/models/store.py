@@ -22,11 +22,9 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import errno
-import hashlib
 import json
 import logging
 import os
-import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -159,7 +157,7 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _part_name(target: Path) -> Path:
-    return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}{_PART_SUFFIX}")
+    return target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}{_PART_SUFFIX}")
 
 
 @contextlib.contextmanager
@@ -210,6 +208,8 @@ def copy_hashing(
     src: IO[bytes], dst: IO[bytes], progress: Callable[[int], None] | None = None
 ) -> str:
     """Copy a stream while computing its sha256; returns the hex digest."""
+    import hashlib  # lazily: OpenSSL's libcrypto is ~3.5 MB of RSS
+
     digest = hashlib.sha256()
     done = 0
     while True:
@@ -226,6 +226,8 @@ def copy_hashing(
 
 def file_sha256(path: Path) -> str:
     """sha256 of a file, streamed."""
+    import hashlib  # lazily: OpenSSL's libcrypto is ~3.5 MB of RSS
+
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(_CHUNK), b""):
