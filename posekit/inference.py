@@ -266,6 +266,11 @@ class InferenceSession:
             opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
             opts.add_session_config_entry("session.inter_op.allow_spinning", "1" if spin else "0")
 
+        # Spin while a run is in flight, stop when it returns: otherwise the idle worker keeps
+        # busy-waiting while posekit crops and decodes between runs and takes the core they
+        # need (pose_landmark_full tracking on 2 cores: 4.10 -> 3.73 ms per frame, crop 0.63 ->
+        # 0.32 ms; benchmarks/profile_pipeline.py).
+        opts.add_session_config_entry("session.force_spinning_stop", "1")
         chosen = self._choose_providers(providers, allow_cpu_fallback)
         model: str | bytes = str(self.path) if model_bytes is None else model_bytes
         if expected_sha256 is not None:
