@@ -7,7 +7,10 @@ cycles), so a single video-mode tracker sees ``--frames`` frames. Every ``--wind
 prints the resident set size (``/proc/self/statm``), the peak RSS, ms/frame (mean, p50, p90)
 over the window, the detector runs and the frames with a pose. The summary compares the end
 with the first window after warm-up: RSS growth (%) and slowdown (%, mean ms/frame of the last
-window against the first post-warm-up window).
+window against the first post-warm-up window). A machine whose speed drifts (other tenants, CPU
+frequency) also moves that figure, so the run ends with a control: alternating blocks of the
+soaked tracker and a freshly built one on the same frames; a soaked/fresh ratio near 1 means
+the tracker itself did not slow down.
 
 Run::
 
@@ -83,6 +86,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", type=float, default=0.5, help="downscale decoded frames")
     parser.add_argument("--max-per-video", type=int, default=400)
     parser.add_argument("--fps", type=float, default=30.0)
+    parser.add_argument("--control-rounds", type=int, default=3)
+    parser.add_argument("--control-block", type=int, default=1000)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
@@ -150,6 +155,34 @@ def main(argv: list[str] | None = None) -> None:
         f"{statistics.median(w['mean_ms'] for w in post):.2f} ms",
         flush=True,
     )
+    # Control: is a slower end the tracker's state or the machine's? Alternate blocks of the
+    # soaked tracker and a fresh one on the same frames, side by side in this process.
+    fresh = Tracker(model=args.model, num_threads=args.threads)
+    block = max(1, min(args.control_block, len(frames)))
+    soaked_ms: list[float] = []
+    fresh_ms: list[float] = []
+    t_soaked = args.frames / args.fps
+    for rnd in range(args.control_rounds * 2):
+        trk, sink = (tracker, soaked_ms) if rnd % 2 == 0 else (fresh, fresh_ms)
+        trk.reset()
+        for j in range(block):
+            t_soaked += 1 / args.fps
+            t0 = time.perf_counter()
+            trk.process(frames[j % len(frames)], t_soaked)
+            sink.append((time.perf_counter() - t0) * 1e3)
+    control = {
+        "soaked_mean_ms": statistics.mean(soaked_ms),
+        "fresh_mean_ms": statistics.mean(fresh_ms),
+        "soaked_p50_ms": statistics.median(soaked_ms),
+        "fresh_p50_ms": statistics.median(fresh_ms),
+    }
+    print(
+        f"control ({args.control_rounds} alternating blocks of {block} frames each): soaked "
+        f"tracker {control['soaked_mean_ms']:.2f} ms mean / {control['soaked_p50_ms']:.2f} p50, "
+        f"fresh tracker {control['fresh_mean_ms']:.2f} / {control['fresh_p50_ms']:.2f}: "
+        f"soaked/fresh {control['soaked_mean_ms'] / control['fresh_mean_ms']:.3f}",
+        flush=True,
+    )
     if args.json:
         args.json.write_text(
             json.dumps(
@@ -159,6 +192,7 @@ def main(argv: list[str] | None = None) -> None:
                     "windows": windows,
                     "rss_growth_pct": growth,
                     "slowdown_pct": slowdown,
+                    "control": control,
                 },
                 indent=2,
             )
