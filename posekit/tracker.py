@@ -71,6 +71,7 @@ import enum
 import logging
 import math
 import numbers
+import os
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -919,9 +920,13 @@ class Tracker:
 
         ``prefetch``: frames decoded ahead by a background thread while the current one is
         tracked (:class:`~posekit.source.FrameReader`). ``None`` (default):
-        :data:`~posekit.source.DEFAULT_PREFETCH` for video files and URLs, ``0`` (decode in the
-        consumer's thread) for cameras, live captures and iterables, where reading ahead would
-        only add latency or run the caller's generator in another thread.
+        :data:`~posekit.source.DEFAULT_PREFETCH` for video files and URLs when the machine has
+        a core the models do not use, else ``0``; always ``0`` (decode in the consumer's thread)
+        for cameras, live captures and iterables, where reading ahead would only add latency or
+        run the caller's generator in another thread. Measured on 2 cores
+        (``benchmarks/bench_offline.py``, squat_rohanx01_x5.mp4): with the default 2 model
+        threads the decoder thread only competes for the cores (full 213 fps with it, 218
+        without); with ``num_threads=1`` it overlaps decoding (161 against 158 fps).
 
         The tracker is reset first. The decoder thread stops and a capture the tracker opened is
         released when the stream ends, when the consumer breaks out of the loop (the generator
@@ -938,7 +943,10 @@ class Tracker:
         src.open()
         if prefetch is None:
             live = isinstance(src, CaptureSource) and src.is_camera
-            depth = DEFAULT_PREFETCH if isinstance(src, CaptureSource) and not live else 0
+            threads = int(getattr(self.landmarks.session, "num_threads", 1) or 1)
+            spare_core = (os.cpu_count() or 1) > threads
+            file_like = isinstance(src, CaptureSource) and not live
+            depth = DEFAULT_PREFETCH if file_like and spare_core else 0
         else:
             depth = prefetch
         try:

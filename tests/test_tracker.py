@@ -435,3 +435,41 @@ def test_tracker_loads_its_own_models(real_sessions: tuple[Any, Any]) -> None:
         r = t.process(np.ascontiguousarray(frame[..., ::-1]), color="rgb")
     assert r.state is TrackingState.DETECTED and r.pose is not None
     assert r.pose.image_size == (frame.shape[1], frame.shape[0])
+
+
+class _ThreadedRunner(FakeLandmarkRunner):
+    def __init__(self, num_threads: int) -> None:
+        super().__init__()
+        self.num_threads = num_threads
+
+
+@pytest.mark.parametrize(
+    ("cpus", "model_threads", "expected_prefetch"),
+    [
+        (2, 2, 0),  # the models use every core: a decoder thread only competes (measured)
+        (2, 1, 2),  # a spare core: decode ahead
+        (8, 2, 2),
+        (1, 1, 0),
+    ],
+)
+def test_stream_decodes_ahead_only_with_a_spare_core(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cpus: int,
+    model_threads: int,
+    expected_prefetch: int,
+) -> None:
+    monkeypatch.setattr("posekit.source.cv2.VideoCapture", lambda *a: FakeCapture(10))
+    monkeypatch.setattr("posekit.tracker.os.cpu_count", lambda: cpus)
+    (tmp_path / "v.mp4").write_bytes(b"x")
+    t = Tracker(
+        detector_session=FakeDetectorRunner(), landmark_session=_ThreadedRunner(model_threads)
+    )
+    gen = t.stream(tmp_path / "v.mp4")
+    next(gen)
+    assert t._readers[0].prefetch == expected_prefetch
+    gen.close()
+    explicit = t.stream(tmp_path / "v.mp4", prefetch=3)
+    next(explicit)
+    assert t._readers[0].prefetch == 3  # an explicit value always wins
+    explicit.close()
