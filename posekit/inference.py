@@ -50,6 +50,7 @@ __all__ = [
     "PROVIDER_ALIASES",
     "InferenceSession",
     "available_providers",
+    "cpu_only",
     "default_num_threads",
     "resolve_provider",
 ]
@@ -463,13 +464,24 @@ class InferenceSession:
 _SHARED_ARENA: bool | None = None
 
 
+def cpu_only(providers: Sequence[str] | str | None) -> bool:
+    """True when ``providers`` (as :class:`InferenceSession` takes them) means the CPU only.
+
+    Example:
+        >>> cpu_only(None), cpu_only("cpu"), cpu_only(["cuda", "cpu"])
+        (True, True, False)
+    """
+    if not providers:
+        return True
+    names = [providers] if isinstance(providers, str) else list(providers)
+    return all(resolve_provider(p) == "CPUExecutionProvider" for p in names)
+
+
 def _use_shared_arena(providers: Sequence[str] | str | None) -> bool:
     """Register (once) a process-wide CPU arena for sessions on the CPU provider only."""
     global _SHARED_ARENA
-    if providers:
-        names = [providers] if isinstance(providers, str) else list(providers)
-        if any(resolve_provider(p) != "CPUExecutionProvider" for p in names):
-            return False
+    if not cpu_only(providers):
+        return False
     if _SHARED_ARENA is None:
         try:
             mem = ort.OrtMemoryInfo(

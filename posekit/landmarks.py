@@ -206,6 +206,10 @@ class LandmarkModel:
         segmentation: bool = False,
     ) -> None:
         self.refine_heatmap = bool(refine_heatmap)
+        base = [_OUT_LANDMARKS, _OUT_PRESENCE, _OUT_WORLD]
+        if self.refine_heatmap:
+            base.append(_OUT_HEATMAP)
+        with_mask = [*base, _OUT_SEGMENTATION]
         if session is None:
             if model not in MODEL_NAMES:
                 raise InputError(
@@ -214,20 +218,13 @@ class LandmarkModel:
                 )
             from posekit.models import load_session
 
-            outputs = [_OUT_LANDMARKS, _OUT_PRESENCE, _OUT_WORLD]
-            if self.refine_heatmap:
-                outputs.append(_OUT_HEATMAP)
-            if segmentation:
-                outputs.append(_OUT_SEGMENTATION)
+            outputs = with_mask if segmentation else base
             session = load_session(MODEL_NAMES[model], outputs, num_threads=num_threads, spin=spin)
         self.session: ModelRunner = session
         available = getattr(session, "output_names", None)
-        base = [_OUT_LANDMARKS, _OUT_PRESENCE, _OUT_WORLD]
-        if self.refine_heatmap:
-            base.append(_OUT_HEATMAP)
         # Output lists per ``segmentation`` flag, built once (None: the session lacks one).
         self._outputs: dict[bool, list[str] | None] = {}
-        for seg, names in ((False, base), (True, [*base, _OUT_SEGMENTATION])):
+        for seg, names in ((False, base), (True, with_mask)):
             ok = available is None or set(names).issubset(available)
             self._outputs[seg] = names if ok else None
         size = LANDMARK_INPUT_SIZE

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from posekit.errors import InputError, ModelError
-from posekit.inference import InferenceSession, resolve_provider
+from posekit.inference import InferenceSession, cpu_only
 from posekit.models.manager import model_path, resolve_name
 from posekit.models.manifest import load_manifest
 from posekit.models.store import (
@@ -238,16 +238,12 @@ def _read_meta(path: Path) -> RuntimeMeta | None:
         return None
 
 
-def _cpu_only(providers: Sequence[str] | str | None) -> bool:
-    if providers is None:
-        return True
-    if isinstance(providers, str):
-        providers = [providers]
-    return all(resolve_provider(p) == _CPU for p in providers)
-
-
 def _cache_enabled() -> bool:
     return os.environ.get(RUNTIME_CACHE_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+class _DamagedModelError(ModelError):
+    """The installed model does not match its sidecar: no copy can be derived from it."""
 
 
 def _source_bytes(name: str) -> tuple[bytes, str]:
@@ -265,7 +261,7 @@ def _source_bytes(name: str) -> tuple[bytes, str]:
 
     digest = hashlib.sha256(data).hexdigest()
     if side is not None and digest != side.onnx_sha256:
-        raise ModelError(
+        raise _DamagedModelError(
             f"{path} is damaged or was changed after install (sha256 {digest[:12]}…, expected "
             f"{side.onnx_sha256[:12]}…); reinstall it with `posekit models install --force {name}`"
         )
@@ -379,14 +375,14 @@ def load_runtime_session(
     kept = _check_outputs(canonical, outputs)
     session_options.pop("expected_sha256", None)
     model_path(canonical)  # installs (or reinstalls a damaged-size file) first
-    if _cpu_only(session_options.get("providers")) and _cache_enabled():
+    if cpu_only(session_options.get("providers")) and _cache_enabled():
         session = _load_cached(canonical, kept, session_options)
         if session is not None:
             return session
         try:
             prepare_runtime_model(canonical, kept)
         except ModelError as exc:
-            if "damaged" in str(exc):
+            if isinstance(exc, _DamagedModelError):
                 raise
             logger.warning(
                 "cannot keep an optimised copy of %s (%s); loading it from memory", canonical, exc
