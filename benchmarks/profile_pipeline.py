@@ -42,6 +42,7 @@ import numpy as np
 import posekit.landmarks as landmarks_mod
 import posekit.tracker as tracker_mod
 from posekit.filters import LandmarksSmoother
+from posekit.image import as_frame
 from posekit.landmarks import LandmarkModel
 from posekit.roi import RotatedRect
 from posekit.tracker import Tracker
@@ -246,6 +247,60 @@ def profile_frames(args: argparse.Namespace) -> None:
         f"(x {det_share:.3f} runs/frame) -> {raw:.3f} ms/frame; untimed process() is "
         f"{100 * (plain_mean - raw) / raw:.1f} % above it"
     )
+    if args.blocks:
+        p50, raw50, pct = interleaved_overhead(tracker, frames, lm_names, args.blocks)
+        print(
+            f"interleaved ({args.blocks} blocks of 50 tracked frames / 50 raw landmark runs): "
+            f"process() p50 {p50:.3f} ms, raw inference p50 {raw50:.3f} ms, pipeline on top "
+            f"{pct:+.1f} % (median over blocks)"
+        )
+
+
+def interleaved_overhead(
+    tracker: Tracker,
+    frames: list[np.ndarray],
+    lm_names: list[str],
+    blocks: int,
+    block: int = 50,
+) -> tuple[float, float, float]:
+    """process() against raw inference of the same landmark session, in alternating blocks.
+
+    The machine's speed drifts by tens of percent over minutes, so a process() pass followed by a
+    raw pass can be off by more than the overhead being measured. Here each block of ``block``
+    tracked frames is followed by ``block`` raw runs (on the crop of a real frame), and the
+    overhead is the median over blocks of process() p50 / raw p50 - 1. Returns (process p50 ms,
+    raw p50 ms, overhead %), p50s over all blocks.
+    """
+    lm_sess = tracker.landmarks.session
+    buf = np.empty_like(frames[0])
+    tracker.reset()
+    tensor = None
+    ts = 0.0
+    i = 0
+    proc_all: list[float] = []
+    raw_all: list[float] = []
+    ratios: list[float] = []
+    for _ in range(blocks):
+        proc: list[float] = []
+        for _ in range(block):
+            np.copyto(buf, frames[i % len(frames)])
+            i += 1
+            ts += 1 / 30
+            t0 = time.perf_counter()
+            res = tracker.process(buf, ts)
+            proc.append((time.perf_counter() - t0) * 1e3)
+            if tensor is None and res.pose is not None and tracker.is_tracking:
+                tensor = tracker.landmarks.crop(as_frame(buf), res.roi).copy()
+        x = tensor if tensor is not None else np.zeros((1, 256, 256, 3), np.float32)
+        raw: list[float] = []
+        for _ in range(block):
+            t0 = time.perf_counter()
+            lm_sess.run_outputs(lm_names, {"input_1": x})
+            raw.append((time.perf_counter() - t0) * 1e3)
+        proc_all += proc
+        raw_all += raw
+        ratios.append(statistics.median(proc) / statistics.median(raw) - 1.0)
+    return statistics.median(proc_all), statistics.median(raw_all), 100 * statistics.median(ratios)
 
 
 def profile_stream(args: argparse.Namespace) -> None:
@@ -286,6 +341,12 @@ def main(argv: list[str] | None = None) -> None:
     p1.add_argument("--frames", type=int, default=300, help="frames decoded from the video")
     p1.add_argument("--min-frames", type=int, default=300, help="frames timed (video looped)")
     p1.add_argument("--warmup", type=int, default=20)
+    p1.add_argument(
+        "--blocks",
+        type=int,
+        default=20,
+        help="alternating process()/raw blocks for the drift-free overhead (0: skip)",
+    )
     p2 = sub.add_parser("stream", help="frames/s of Tracker.stream with and without prefetch")
     p2.add_argument("--video", default=str(SHARED / "peer-data" / "squat_rohanx01_x5.mp4"))
     p2.add_argument("--model", default="full")

@@ -172,7 +172,7 @@ def _raise_too_large(image: np.ndarray) -> NoReturn:
 
 def _to_uint8(image: np.ndarray) -> NDArray[np.uint8]:
     if image.dtype == np.uint8:
-        return cast(NDArray[np.uint8], image)
+        return cast("NDArray[np.uint8]", image)
     if image.dtype.kind == "f":
         lo = float(np.min(image))
         hi = float(np.max(image))
@@ -226,7 +226,7 @@ def crop_to_tensor(
     if color == "bgr":
         if scratch is None:
             scratch = np.empty_like(crop)
-        src = cast(NDArray[np.uint8], cv2.cvtColor(crop, cv2.COLOR_BGR2RGB, dst=scratch))
+        src = cast("NDArray[np.uint8]", cv2.cvtColor(crop, cv2.COLOR_BGR2RGB, dst=scratch))
     np.multiply(src, np.float32(scale), out=out[0], casting="unsafe")
     if offset:
         np.add(out, np.float32(offset), out=out)

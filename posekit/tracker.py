@@ -734,7 +734,7 @@ class Tracker:
         pose = Pose(
             np.ascontiguousarray(points[:, :2]),
             np.ascontiguousarray(points[:, 2]),
-            np.clip(visibility, 0.0, 1.0),
+            np.minimum(np.maximum(visibility, 0.0), 1.0),  # ufuncs: np.clip's wrapper is 3x slower
             est.presence,
             score=min(max(est.score, 0.0), 1.0),
             world=world,
