@@ -90,6 +90,7 @@ from posekit.filters import (
     VISIBILITY_ALPHA,
     WORLD_LANDMARKS,
     LandmarksSmoother,
+    SegmentationSmoother,
 )
 from posekit.image import Frame, as_frame
 from posekit.landmarks import MODEL_NAMES, LandmarkEstimate, LandmarkModel, average_estimates
@@ -404,6 +405,9 @@ class Tracker:
             (independent frames: detector every call, no smoothing).
         smooth: smooth landmarks, world landmarks and visibility (video mode).
         segmentation: also return a person mask per frame (costs a model output + a warp).
+        smooth_segmentation: in video mode, blend each mask with the previous one where the
+            model is unsure, as MediaPipe does (``smooth_segmentation=True`` there; see
+            :class:`~posekit.filters.SegmentationSmoother`). Only with ``segmentation=True``.
         min_detection_confidence: detector score threshold in ``[0, 1]``.
         min_tracking_confidence: pose presence below this ends tracking, in ``[0, 1]``.
         num_threads: onnxruntime threads per model (None: posekit's default, 2 capped at the CPU
@@ -462,6 +466,7 @@ class Tracker:
         accuracy: AccuracyName | AccuracyPolicy | None = None,
         flip: bool | None = None,
         person: PersonChoice | None = None,
+        smooth_segmentation: bool = True,
     ) -> None:
         complexity = _MODEL_ALIASES.get(str(model).lower())
         if complexity is None:
@@ -505,6 +510,7 @@ class Tracker:
         self.mode: Mode = mode
         self.smooth = bool(smooth)
         self.segmentation = bool(segmentation)
+        self.smooth_segmentation = bool(smooth_segmentation)
         self.min_tracking_confidence = float(min_tracking_confidence)
         self.detector = PoseDetector(
             detector_session,
@@ -524,6 +530,7 @@ class Tracker:
         self._image_smoother = LandmarksSmoother(IMAGE_LANDMARKS, visibility_alpha=VISIBILITY_ALPHA)
         self._world_smoother = LandmarksSmoother(WORLD_LANDMARKS, visibility_alpha=None)
         self._aux_smoother = LandmarksSmoother(AUXILIARY_LANDMARKS, visibility_alpha=None)
+        self._mask_smoother = SegmentationSmoother()
         self._lock = threading.RLock()
         self._readers: list[FrameReader] = []
         #: How many times the detector has run (since construction).
@@ -547,6 +554,7 @@ class Tracker:
         self._image_smoother.reset()
         self._world_smoother.reset()
         self._aux_smoother.reset()
+        self._mask_smoother.reset()
 
     @property
     def is_tracking(self) -> bool:
@@ -718,6 +726,7 @@ class Tracker:
         points = est.landmarks
         world = est.world
         visibility = est.visibility
+        mask = est.segmentation
         if self.mode == "video":
             aux_rect = RotatedRect.from_alignment_points(
                 est.auxiliary[0, :2], est.auxiliary[1, :2], scale=1.0
@@ -731,6 +740,8 @@ class Tracker:
                 points = sm.points
                 visibility = sm.visibility if sm.visibility is not None else visibility
                 world = self._world_smoother(world, ts).points
+            if mask is not None and self.smooth_segmentation:
+                mask = self._mask_smoother(mask)
         pose = Pose(
             np.ascontiguousarray(points[:, :2]),
             np.ascontiguousarray(points[:, 2]),
@@ -748,7 +759,7 @@ class Tracker:
             index=idx,
             roi=roi,
             detection=detection,
-            segmentation=est.segmentation,
+            segmentation=mask,
             frame=keep,
             timings=Timings(det_ms, crop_ms, lm_ms, (t3 - t2) * 1e3, (t3 - t_start) * 1e3),
             found_by=found_by,

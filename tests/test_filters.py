@@ -23,6 +23,7 @@ from posekit.filters import (
     OneEuroFilter,
     PoseSmoother,
     RelativeVelocityFilter,
+    SegmentationSmoother,
     pose_object_scale,
 )
 from posekit.pose import Pose
@@ -519,3 +520,65 @@ def test_pose_smoother_refuses_shared_strategy_instances() -> None:
     f = OneEuroFilter()
     with pytest.raises(InputError, match="same filter instance"):
         PoseSmoother(image=f, world=f)
+
+
+# ---------------------------------------------------------------- segmentation mask smoothing
+def reference_mask_blend(prev: np.ndarray, new: np.ndarray, ratio: float) -> np.ndarray:
+    """MediaPipe's per-pixel blending function, one scalar at a time in float64."""
+    c1, c2, c3, c4, c5 = 5.68842, -0.748699, -57.8051, 291.309, -624.717
+    out = np.empty(new.shape, np.float64)
+    for idx, p in np.ndenumerate(new.astype(np.float64)):
+        x = (p - 0.5) ** 2
+        uncertainty = 1.0 - min(1.0, x * (c1 + x * (c2 + x * (c3 + x * (c4 + x * c5)))))
+        out[idx] = p + (float(prev[idx]) - p) * (uncertainty * ratio)
+    return out
+
+
+@pytest.mark.parametrize("ratio", [0.7, 0.0, 0.3, 1.0])
+def test_mask_blend_matches_mediapipe_formula(ratio: float) -> None:
+    rng = np.random.default_rng(1)
+    first = rng.random((24, 40), dtype=np.float32)
+    second = rng.random((24, 40), dtype=np.float32)
+    sm = SegmentationSmoother(ratio)
+    assert sm(first) is first  # the first mask passes through as is
+    got = sm(second)
+    want = second if ratio == 0.0 else reference_mask_blend(first, second, ratio)
+    np.testing.assert_allclose(got, want, atol=2e-6)
+    # the output is the next "previous" mask
+    third = rng.random((24, 40), dtype=np.float32)
+    want3 = third if ratio == 0.0 else reference_mask_blend(got, third, ratio)
+    np.testing.assert_allclose(sm(third), want3, atol=2e-6)
+
+
+@pytest.mark.parametrize(
+    ("prev", "new", "expected"),
+    [
+        (0.0, 1.0, 1.0),  # sure pixels keep their value whatever came before
+        (1.0, 0.0, 0.0),
+        (0.0, 0.5, 0.5 - 0.5 * 0.7),  # unsure: 70 % of the way back to the previous value
+        (1.0, 0.5, 0.5 + 0.5 * 0.7),
+        (0.3, 0.3, 0.3),  # no change stays no change
+    ],
+)
+def test_mask_blend_table(prev: float, new: float, expected: float) -> None:
+    sm = SegmentationSmoother()
+    sm(np.full((2, 3), prev, np.float32))
+    out = sm(np.full((2, 3), new, np.float32))
+    np.testing.assert_allclose(out, expected, atol=1e-4)
+
+
+def test_mask_smoother_reset_shape_change_and_ownership() -> None:
+    sm = SegmentationSmoother()
+    a = np.full((4, 4), 0.5, np.float32)
+    sm(np.zeros((4, 4), np.float32))
+    out = sm(a)
+    assert float(out[0, 0]) == pytest.approx(0.15, abs=1e-5)
+    assert float(a[0, 0]) == 0.5  # input untouched
+    out[:] = 123.0  # the caller owns the result: editing it does not leak into the state
+    again = sm(a)
+    assert float(again[0, 0]) == pytest.approx(0.5 + (0.15 - 0.5) * 0.7, abs=1e-5)
+    sm.reset()
+    assert sm(a) is a  # after reset: pass through
+    assert sm(np.full((3, 5), 0.5, np.float32)).shape == (3, 5)  # new frame size: pass through
+    with pytest.raises(InputError, match="ratio"):
+        SegmentationSmoother(1.5)

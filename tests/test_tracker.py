@@ -473,3 +473,36 @@ def test_stream_decodes_ahead_only_with_a_spare_core(
     next(explicit)
     assert t._readers[0].prefetch == 3  # an explicit value always wins
     explicit.close()
+
+
+def test_video_masks_are_smoothed_over_time(real_sessions: tuple[Any, Any]) -> None:
+    """MediaPipe's mask smoothing: first mask as predicted, later ones blended where unsure."""
+    cap = cv2.VideoCapture(str(SQUAT))
+    frames = [cap.read()[1] for _ in range(3)]
+    cap.release()
+
+    def masks(smooth_segmentation: bool) -> list[np.ndarray]:
+        with Tracker(
+            segmentation=True,
+            smooth_segmentation=smooth_segmentation,
+            detector_session=real_sessions[0],
+            landmark_session=real_sessions[1],
+        ) as t:
+            out = [t.process(f, timestamp=i / 30).segmentation for i, f in enumerate(frames)]
+        assert all(m is not None for m in out)
+        return [m for m in out if m is not None]
+
+    raw, smooth = masks(False), masks(True)
+    np.testing.assert_array_equal(smooth[0], raw[0])
+    unsure = (raw[1] > 0.2) & (raw[1] < 0.8)  # the person's outline
+    sure = (raw[1] < 0.001) | (raw[1] > 0.999)
+    assert unsure.sum() > 100
+    moved = np.abs(smooth[1] - raw[1])
+    assert float(moved[unsure].max()) > 1e-3  # pulled towards the previous mask
+    assert float(moved[sure].max()) < 1e-3  # confident pixels stay as predicted
+    # with the previous *smoothed* mask, exactly MediaPipe's blend
+    from posekit.filters import SegmentationSmoother
+
+    ref = SegmentationSmoother()
+    ref(raw[0])
+    np.testing.assert_allclose(smooth[1], ref(raw[1]), atol=1e-6)
