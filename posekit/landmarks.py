@@ -119,12 +119,13 @@ class LandmarkEstimate:
 
 def _sigmoid(x: NDArray[Any]) -> NDArray[np.float32]:
     # In place on one float32 copy, with ufuncs (np.clip's Python wrapper costs ~2 us a call).
-    z = np.negative(x, dtype=np.float32)
+    z: NDArray[np.float32] = np.negative(x, dtype=np.float32)
     np.minimum(z, np.float32(80.0), out=z)
     np.maximum(z, np.float32(-80.0), out=z)
     np.exp(z, out=z)
     z += np.float32(1.0)
-    return np.reciprocal(z, out=z)
+    np.reciprocal(z, out=z)
+    return z
 
 
 def refine_from_heatmap(

@@ -55,7 +55,7 @@ def nice_ticks(lo: float, hi: float, target: int = 8) -> list[float]:
 
     Example:
         >>> nice_ticks(0, 9.3)
-        [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
+        [0.0, 2.0, 4.0, 6.0, 8.0]
         >>> nice_ticks(60, 180, 7)
         [60.0, 80.0, 100.0, 120.0, 140.0, 160.0, 180.0]
     """
@@ -67,7 +67,7 @@ def nice_ticks(lo: float, hi: float, target: int = 8) -> list[float]:
     step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
     first = math.ceil(lo / step - 1e-9) * step
     count = math.floor((hi - first) / step + 1e-9) + 1
-    return [round(first + i * step, 10) for i in range(count)]
+    return [float(round(first + i * step, 10)) for i in range(count)]
 
 
 def _text(

@@ -368,8 +368,8 @@ class PoseClassifier:
         >>> rng = np.random.default_rng(1)
         >>> a = rng.normal(size=(33, 3)); b = rng.normal(size=(33, 3))
         >>> clf = PoseClassifier(np.stack([a, b]), ["a", "b"])
-        >>> clf.classify(a + 0.01).votes
-        {'a': 1.0, 'b': 1.0}
+        >>> clf.classify(a + 0.01).votes  # one sample per class: one voter (see above)
+        {'a': 1.0, 'b': 0.0}
         >>> clf.classes
         ('a', 'b')
     """
