@@ -190,10 +190,12 @@ def _reference_feeds(session: InferenceSession) -> dict[str, np.ndarray]:
     feeds: dict[str, np.ndarray] = {}
     for name in session.input_names:
         shape = tuple(1 if d is None else d for d in session.input_shapes[name])
-        values = np.arange(int(np.prod(shape)), dtype=session.input_dtypes[name])
-        values *= 0.6180339887498949
-        np.mod(values, 1.0, out=values)
-        feeds[name] = values.reshape(shape)
+        # float32 holds every index exactly (< 2**24); cast (no copy for float32 inputs) so
+        # that an integer or float16 input gets the same pattern, not a casting error or inf.
+        values = np.arange(int(np.prod(shape)), dtype=np.float32)
+        values *= np.float32(0.6180339887498949)
+        np.mod(values, np.float32(1.0), out=values)
+        feeds[name] = values.reshape(shape).astype(session.input_dtypes[name], copy=False)
     return feeds
 
 
