@@ -10,7 +10,8 @@ What it measures:
 * CPU time over wall time inside ``process()``: how many cores the runtime actually keeps busy;
 * cold start: from just before ``import posekit`` / ``import mediapipe`` to the first frame with a
   pose, minus the time spent decoding frames in between;
-* RSS before the import (numpy + cv2 + one decoded frame) and OS thread count after start-up.
+* RSS before the import (python, numpy, cv2 and the opened video, no frame decoded yet) and OS
+  thread count after start-up.
 
 Writes ``<out>.npz`` (xy (N,33,2) pixels, NaN without a pose; visibility (N,33); ms (N,)) and
 ``<out>.json`` (metadata).

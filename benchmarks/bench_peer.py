@@ -299,16 +299,35 @@ def main() -> int:
           + (f"; under load: {args.busy} busy-loop process(es) during every run"
              if args.busy else ""))  # fmt: skip
     hdr = (f"{'model':6} {'config':20} {'side':10} {'p50 ms':>7} {'p90 ms':>7} {'fps':>6} "
-           f"{'cold s':>7} {'peakRSS MB':>10} {'cpu/wall':>8} {'thr':>4} {'pose frames':>12} "
+           f"{'cold s':>7} {'peakRSS MB':>10} {'base MB':>7} {'cpu/wall':>8} {'thr':>4} "
+           f"{'pose frames':>12} "
            f"{'load':>5}")  # fmt: skip
     print(hdr)
     print("-" * len(hdr))
     for row in results:
         print(f"{row['model']:6} {row['config']:20} {row['side']:10} {row['p50_ms']:7.2f} "
               f"{row['p90_ms']:7.2f} {row['fps']:6.1f} {_fmt(row['cold_start_s'], '7.2f')} "
-              f"{row['peak_rss_mb']:10.0f} {_fmt(row['cpu_over_wall'], '8.2f')} "
+              f"{row['peak_rss_mb']:10.0f} {row['rss_before_import_mb']:7.0f} "
+              f"{_fmt(row['cpu_over_wall'], '8.2f')} "
               f"{row['os_threads_after_init']:4d} {row['frames_with_pose']:5d}/{row['frames']:<6d} "
               f"{row['loadavg_1min_before']:5.2f}")  # fmt: skip
+    print()
+    print(
+        "posekit / MediaPipe (speed configuration): p50 latency, peak RSS, and peak RSS over "
+        "each side's own base (python, numpy, cv2, the opened video, before the library's import)"
+    )
+    for model in models:
+        pk = next((r for r in results if r["model"] == model and r["config"] == "speed"
+                   and r["side"] == "posekit"), None)  # fmt: skip
+        mp = next((r for r in results if r["model"] == model and r["config"] == "speed"
+                   and r["side"] == "mediapipe"), None)  # fmt: skip
+        if pk is None or mp is None:
+            continue
+        grow_pk = pk["peak_rss_mb"] - pk["rss_before_import_mb"]
+        grow_mp = mp["peak_rss_mb"] - mp["rss_before_import_mb"]
+        print(f"  {model:6} p50 {pk['p50_ms'] / mp['p50_ms']:.2f}  peak RSS "
+              f"{pk['peak_rss_mb'] / mp['peak_rss_mb']:.2f}  RSS over base "
+              f"{grow_pk:.0f} / {grow_mp:.0f} MB = {grow_pk / grow_mp:.2f}")  # fmt: skip
     print()
     print("landmark agreement posekit vs MediaPipe (px; landmarks 0-32 with visibility > 0.5 on "
           "both sides, frames where both have a pose)")  # fmt: skip
@@ -341,12 +360,17 @@ def main() -> int:
         spin = "" if args.posekit_spin == "default" else f"; spin: {pk_row.get('spin')}"
         print(f"  posekit: {pk_row['runtime']}; threads: {pk_row['threads_setting']}{spin}; "
               f"timestamps: {pk_row['timestamps']}")  # fmt: skip
+    for side in SIDES:
+        row = next((r for r in results if r["side"] == side), None)
+        if row:
+            print(f"  {side} environment: python {row['python']}, numpy {row['numpy']}, "
+                  f"opencv {row['cv2']} ({python[side]})")  # fmt: skip
     print("  cpu/wall = process CPU time / wall time inside process(): ~1 means one busy core; "
           "thr = OS threads after start-up; load = 1-min load average before the run "
           "(other work on the machine inflates timings)")  # fmt: skip
     print(
         "  cold start = import of the library -> first frame with a pose, decoding excluded; "
-        "peak RSS = ru_maxrss of the child (includes python, numpy, cv2 and one frame)"
+        "peak RSS = ru_maxrss of the child (includes python, numpy, cv2 and the decoded frames)"
     )
 
     if args.json:

@@ -101,7 +101,12 @@ def test_normalisation_shoulder_width() -> None:
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [(np.ma.zeros((2, 10, 3)), "sequence"), (np.ma.masked_all((2, 543, 3)), "no frame")],
+    [
+        (np.ma.zeros((2, 10, 3)), "sequence"),
+        (np.ma.masked_all((2, 543, 3)), "no frame"),
+        (np.ma.array(np.full((2, 543, 3), np.nan)), "NaN, infinite"),
+        (np.ma.array(np.full((2, 543, 3), 1e300)), "out-of-float32-range"),
+    ],
 )
 def test_normalisation_bad_input(value: Any, message: str) -> None:
     with pytest.raises(InputError, match=message):

@@ -224,9 +224,17 @@ def normalize_sequence(
     Raises:
         InputError: wrong shape, or no frame with both shoulders.
     """
-    seq = np.ma.asarray(sequence, dtype=np.float32)
+    # Masked entries may hold any bytes (np.ma.masked_all leaves them uninitialised): casting
+    # them must not warn, and only the unmasked values are checked below.
+    with np.errstate(over="ignore", invalid="ignore"):
+        seq = np.ma.asarray(sequence, dtype=np.float32)
     if seq.ndim != 3 or seq.shape[1:] != (HOLISTIC_POINTS, 3):
         raise InputError(f"expected a (T, {HOLISTIC_POINTS}, 3) sequence, got {seq.shape}")
+    if not np.isfinite(seq.compressed()).all():
+        raise InputError(
+            "the sequence has unmasked NaN, infinite or out-of-float32-range coordinates: mask "
+            "missing points (np.ma.masked) instead"
+        )
     left = seq[:, int(Keypoint.LEFT_SHOULDER)]
     right = seq[:, int(Keypoint.RIGHT_SHOULDER)]
     centre = ((left + right) / 2.0).mean(axis=0)
