@@ -97,7 +97,9 @@ def _make_posekit(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     info = {
         "runtime": f"posekit {posekit.__version__} (onnxruntime {ort.__version__})",
         "threads_setting": (
-            f"default ({getattr(tracker.landmarks.session, 'num_threads', '?')})"
+            f"default ({getattr(tracker.landmarks.session, 'num_threads', '?')}"
+            + (", adaptive" if hasattr(tracker.landmarks.session, "switches") else "")
+            + ")"
             if args.threads is None
             else args.threads
         ),
@@ -197,6 +199,16 @@ def main() -> int:
             if cold_start_s is None:
                 cold_start_s = time.perf_counter() - t0 - (video.decode_s - decode_before)
     threads_after_run = _proc_status("Threads")
+    lm_session = getattr(getattr(handle, "landmarks", None), "session", None)
+    adaptive = (
+        {
+            "fallback_built": lm_session.fallback_built,
+            "switches": lm_session.switches,
+            "runs": dict(lm_session.runs),
+        }
+        if hasattr(lm_session, "switches")
+        else None
+    )
     if hasattr(handle, "close"):
         handle.close()
 
@@ -226,6 +238,7 @@ def main() -> int:
         "maxrss_self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "os_threads_after_init": threads_after_init,
         "os_threads_after_run": threads_after_run,
+        "adaptive_threads": adaptive,
         "python": sys.version.split()[0],
         "numpy": np.__version__,
         "cv2": cv2.__version__,

@@ -360,6 +360,12 @@ def main() -> int:
         spin = "" if args.posekit_spin == "default" else f"; spin: {pk_row.get('spin')}"
         print(f"  posekit: {pk_row['runtime']}; threads: {pk_row['threads_setting']}{spin}; "
               f"timestamps: {pk_row['timestamps']}")  # fmt: skip
+    for row in results:
+        ad = row.get("adaptive_threads")
+        if row["side"] == "posekit" and ad:
+            print(f"  posekit {row['model']} {row['config']} adaptive threads (first run): "
+                  f"fallback built {ad['fallback_built']}, switches {ad['switches']}, "
+                  f"runs {ad['runs']}")  # fmt: skip
     for side in SIDES:
         row = next((r for r in results if r["side"] == side), None)
         if row:

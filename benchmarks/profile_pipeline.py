@@ -116,7 +116,8 @@ def profile_frames(args: argparse.Namespace) -> None:
     spin = None if args.spin == "default" else args.spin == "1"
     tracker = Tracker(model=args.model, num_threads=args.threads, spin=spin)
     det_sess = tracker.detector.session
-    lm_sess = tracker.landmarks.session
+    # raw runs on the threaded session itself, not through the adaptive wrapper's policy
+    lm_sess = getattr(tracker.landmarks.session, "primary", tracker.landmarks.session)
     clock = Clock()
     lm_names = ["Identity", "Identity_1", "Identity_4"] + (
         ["Identity_3"] if tracker.landmarks.refine_heatmap else []
@@ -271,7 +272,8 @@ def interleaved_overhead(
     overhead is the median over blocks of process() p50 / raw p50 - 1. Returns (process p50 ms,
     raw p50 ms, overhead %), p50s over all blocks.
     """
-    lm_sess = tracker.landmarks.session
+    # raw runs on the threaded session itself, not through the adaptive wrapper's policy
+    lm_sess = getattr(tracker.landmarks.session, "primary", tracker.landmarks.session)
     buf = np.empty_like(frames[0])
     tracker.reset()
     tensor = None

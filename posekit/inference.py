@@ -134,6 +134,18 @@ def default_num_threads() -> int:
     return max(1, min(DEFAULT_NUM_THREADS, os.cpu_count() or 1))
 
 
+def threads_pinned(num_threads: int | None) -> bool:
+    """True when the caller fixed the thread count (``num_threads`` or ``$POSEKIT_NUM_THREADS``).
+
+    A pinned count is used as is; otherwise posekit may adapt it to the load
+    (:class:`posekit.adaptive.AdaptiveSession`).
+
+    >>> threads_pinned(1)
+    True
+    """
+    return num_threads is not None or bool(os.environ.get(NUM_THREADS_ENV, "").strip())
+
+
 def available_providers() -> list[str]:
     """Execution providers this onnxruntime build offers (full names)."""
     return list(ort.get_available_providers())

@@ -195,6 +195,10 @@ class LandmarkModel:
         segmentation: load the model with its segmentation output (needed for
             ``infer(segmentation=True)``). Without it the mask decoder is not computed at all,
             which makes the model 1.3-3x faster (see :func:`posekit.convert.derive_model`).
+        adaptive_threads: when ``session`` and ``num_threads`` are not given (nor
+            ``$POSEKIT_NUM_THREADS``), wrap the multi-threaded session in an
+            :class:`~posekit.adaptive.AdaptiveSession` that falls back to one thread while other
+            work slows the model down (default True).
 
     The three stages are public so a caller can time them: :meth:`crop` -> :meth:`infer` ->
     :meth:`decode`; :meth:`estimate` chains them.
@@ -210,6 +214,7 @@ class LandmarkModel:
         refine_heatmap: bool = True,
         border: BorderMode = "replicate",
         segmentation: bool = False,
+        adaptive_threads: bool = True,
     ) -> None:
         self.refine_heatmap = bool(refine_heatmap)
         base = [_OUT_LANDMARKS, _OUT_PRESENCE, _OUT_WORLD]
@@ -222,10 +227,19 @@ class LandmarkModel:
                     f"model={model!r} is not a pose landmark model: choose one of "
                     f"{', '.join(MODEL_NAMES)}"
                 )
+            from posekit.adaptive import AdaptiveSession
+            from posekit.inference import InferenceSession, threads_pinned
             from posekit.models import load_session
 
+            name = MODEL_NAMES[model]
             outputs = with_mask if segmentation else base
-            session = load_session(MODEL_NAMES[model], outputs, num_threads=num_threads, spin=spin)
+            session = load_session(name, outputs, num_threads=num_threads, spin=spin)
+            if adaptive_threads and not threads_pinned(num_threads) and session.num_threads > 1:
+
+                def one_thread() -> InferenceSession:
+                    return load_session(name, outputs, num_threads=1, spin=False)
+
+                session = AdaptiveSession(session, one_thread)
         self.session: ModelRunner = session
         available = getattr(session, "output_names", None)
         # Output lists per ``segmentation`` flag, built once (None: the session lacks one).

@@ -411,13 +411,20 @@ class Tracker:
         min_detection_confidence: detector score threshold in ``[0, 1]``.
         min_tracking_confidence: pose presence below this ends tracking, in ``[0, 1]``.
         num_threads: onnxruntime threads per model (None: posekit's default, 2 capped at the CPU
-            count; pass 1 when the cores are busy with other work).
+            count, adapted to the load; an explicit count, or ``$POSEKIT_NUM_THREADS``, is
+            used as is).
         spin: whether onnxruntime's worker threads busy-wait between runs. ``None`` (default)
             chooses by mode, as measured on a 2-core machine: in video mode the landmark
             model spins (one model runs per frame; spinning saves about 1 ms per frame) and
             the detector does not; in image mode neither does, because two spinning thread
             pools (detector, then landmarks) steal each other's cores and OpenCV's (full model:
             12.5 ms per image without spinning vs 16 ms with).
+        adaptive_threads: let the landmark model fall back to one thread (no spinning) while
+            other work on the cores makes its threaded runs slower, and go back when they speed
+            up again (:class:`~posekit.adaptive.AdaptiveSession`; results are identical bit for
+            bit, only the timing changes). ``None`` (default): on when neither ``num_threads``
+            nor ``spin`` is given. The one-thread session is only built the first time the
+            model slows down.
         refine_heatmap: refine x/y with the landmark heatmap, as MediaPipe's graph always
             does (default True: it brings posekit within 0.2 px median of MediaPipe in image
             mode and lowers the error against annotations; costs about 0.3 ms per frame).
@@ -467,6 +474,7 @@ class Tracker:
         flip: bool | None = None,
         person: PersonChoice | None = None,
         smooth_segmentation: bool = True,
+        adaptive_threads: bool | None = None,
     ) -> None:
         complexity = _MODEL_ALIASES.get(str(model).lower())
         if complexity is None:
@@ -526,6 +534,7 @@ class Tracker:
             refine_heatmap=refine_heatmap,
             border=border,
             segmentation=self.segmentation,
+            adaptive_threads=(spin is None) if adaptive_threads is None else adaptive_threads,
         )
         self._image_smoother = LandmarksSmoother(IMAGE_LANDMARKS, visibility_alpha=VISIBILITY_ALPHA)
         self._world_smoother = LandmarksSmoother(WORLD_LANDMARKS, visibility_alpha=None)
