@@ -8,14 +8,18 @@ about half the runs with two threads against 3.4 ms with one (MediaPipe: 8.3 ms)
 against 5.8 ms (MediaPipe: 10.7 ms). Which case happens depends on how the scheduler places the
 threads, so no fixed setting is right for both.
 
-:class:`AdaptiveSession` wraps the session it is given (the *primary*) and measures every run.
-When the primary's recent run time (an exponential moving average) rises to ``slow_ratio``
-times the best it has shown, it builds the *fallback* (one thread, no spinning; only then, so a
-quiet machine never pays its memory) and from then on runs whichever of the two has the lower
-recent time, re-timing the other one every ``probe_every`` runs so that it switches back when the
-load goes. Both sessions compute the same outputs bit for bit (onnxruntime's CPU kernels do not
-depend on the thread count for these models; ``tests/test_adaptive.py`` checks it), so switching
-changes only the timing, never a result.
+:class:`AdaptiveSession` wraps the session it is given (the *primary*) and times every run.
+When the median of the primary's last ``window`` runs rises to ``slow_ratio`` times the best
+such median it has shown, it builds the *fallback* (one thread, no spinning; only then, so a
+quiet machine never pays its memory). From then on it keeps using one of the two and, every
+``probe_every`` runs, runs the other for a short burst (``probe_len`` runs, the first one not
+counted: a thread pool that sat idle starts slow); it switches when the burst's median beats
+the current session's recent median by ``margin``. So it moves to one thread when the cores are
+busy and back when they are free again.
+
+Both sessions compute the same outputs bit for bit (onnxruntime's CPU kernels do not depend on
+the thread count for these models; ``tests/test_adaptive.py`` checks it), so switching changes
+only the timing, never a result.
 
 Example:
     >>> import itertools
@@ -31,7 +35,7 @@ Example:
     >>> s.fallback_built, s.active
     (False, 'primary')
     >>> primary.cost = 0.006  # the other core got busy
-    >>> for _ in range(20): _ = s.run_outputs(["y"], {"x": 1})
+    >>> for _ in range(40): _ = s.run_outputs(["y"], {"x": 1})
     >>> s.fallback_built, s.active
     (True, 'fallback')
 """
@@ -41,6 +45,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -62,20 +67,24 @@ class AdaptiveSession:
         primary: the session to use while it is fast (e.g. 2 threads, spinning).
         make_fallback: builds the fallback session (e.g. 1 thread, no spinning); called at most
             once, the first time the primary slows down.
-        slow_ratio: the primary counts as slowed down when its moving average exceeds this
-            multiple of its best moving average (default 1.6: above the 30-40 % by which the
-            benchmark machine's speed drifts on its own, below the 1.8-3x of a busy core).
-        probe_every: while both exist, the one not in use runs once every this many runs to
-            re-measure it (default 50: 2 % of runs).
+        slow_ratio: the primary counts as slowed down when the median of its last ``window``
+            runs exceeds this multiple of its best such median (default 1.6: above the 30-40 %
+            by which the benchmark machine's speed drifts on its own, below the 1.8-3x of a
+            busy core).
+        window: runs per median (default 15).
+        probe_every: while both sessions exist, the one not in use is re-timed after this many
+            runs of the other (default 100).
+        probe_len: runs per re-timing burst, the first not counted (default 4).
+        margin: switch when the burst's median is below ``margin`` times the current session's
+            recent median (default 0.85).
         warmup: runs of the primary before its timing counts (default 10).
-        alpha: weight of a new run time in the moving averages (default 0.2; a probe counts
-            with ``max(alpha, 0.5)`` since probes are rare).
         clock: seconds counter (default :func:`time.perf_counter`); tests pass a fake one.
 
     Attributes mirror the primary's (``input_names``, ``output_names``, ``num_threads``,
     ``path``...), so code written for an :class:`~posekit.inference.InferenceSession` keeps
-    working. :attr:`active` says which session the next run uses, :attr:`switches` counts
-    changes, :attr:`fallback_built` whether the fallback exists. Thread-safe.
+    working. :attr:`active` says which session is in use, :attr:`switches` counts changes,
+    :attr:`runs` counts runs per session, :attr:`fallback_built` whether the fallback exists.
+    Thread-safe.
 
     Raises:
         InputError: a parameter out of range.
@@ -87,39 +96,50 @@ class AdaptiveSession:
         make_fallback: Callable[[], Any],
         *,
         slow_ratio: float = 1.6,
-        probe_every: int = 50,
+        window: int = 15,
+        probe_every: int = 100,
+        probe_len: int = 4,
+        margin: float = 0.85,
         warmup: int = 10,
-        alpha: float = 0.2,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         if not float(slow_ratio) > 1.0:
             raise InputError(f"slow_ratio={slow_ratio} must be > 1 (a multiple of the best time)")
-        if isinstance(probe_every, bool) or not isinstance(probe_every, int) or probe_every < 2:
-            raise InputError(f"probe_every={probe_every!r} must be an integer >= 2")
-        if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
-            raise InputError(f"warmup={warmup!r} must be an integer >= 0")
-        if not 0.0 < float(alpha) <= 1.0:
-            raise InputError(f"alpha={alpha} must be in (0, 1]")
+        for name, value, low in (
+            ("window", window, 1),
+            ("probe_every", probe_every, 1),
+            ("probe_len", probe_len, 2),
+            ("warmup", warmup, 0),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise InputError(f"{name}={value!r} must be an integer >= {low}")
+        if not 0.0 < float(margin) <= 1.0:
+            raise InputError(f"margin={margin} must be in (0, 1]")
         self.primary = primary
         self._make_fallback = make_fallback
         self.fallback: Any | None = None
         self._fallback_failed = False
         self.slow_ratio = float(slow_ratio)
+        self.window = window
         self.probe_every = probe_every
+        self.probe_len = probe_len
+        self.margin = float(margin)
         self.warmup = warmup
-        self.alpha = float(alpha)
-        self._probe_alpha = max(self.alpha, 0.5)
         self._clock = clock
         self._lock = threading.Lock()
-        self._avg: dict[Which, float | None] = {"primary": None, "fallback": None}
+        self._recent: dict[Which, deque[float]] = {
+            "primary": deque(maxlen=window),
+            "fallback": deque(maxlen=window),
+        }
         self._best_primary: float | None = None
-        self._primary_runs = 0
         self._since_probe = 0
-        #: The session the next (non-probe) run uses.
+        self._probe_left = 0
+        self._burst: list[float] = []
+        #: The session in use (a re-timing burst runs the other one).
         self.active: Which = "primary"
         #: How many times :attr:`active` changed.
         self.switches = 0
-        #: Runs per session, including probes.
+        #: Runs per session, including re-timing bursts.
         self.runs: dict[Which, int] = {"primary": 0, "fallback": 0}
 
     # ------------------------------------------------------------------ ModelRunner interface
@@ -130,10 +150,9 @@ class AdaptiveSession:
         with self._lock:
             which = self._pick()
             sess: Any = self.primary if which == "primary" else self.fallback
-            probe = which != self.active
             t0 = self._clock()
             out: list[NDArray[Any]] = sess.run_outputs(output_names, feeds)
-            self._record(which, self._clock() - t0, probe)
+            self._record(which, self._clock() - t0)
             return out
 
     def run(self, feeds: Mapping[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
@@ -153,64 +172,84 @@ class AdaptiveSession:
         """Whether the one-thread fallback has been built (the primary slowed down once)."""
         return self.fallback is not None
 
-    def averages_ms(self) -> dict[str, float | None]:
-        """Recent run time of each session in ms (None: not measured yet), and the primary's best.
+    def recent_ms(self) -> dict[str, float | None]:
+        """Median of each session's recent runs in ms (None: not timed yet), and the primary's
+        best median.
 
-        >>> AdaptiveSession(object(), object).averages_ms()
+        >>> AdaptiveSession(object(), object).recent_ms()
         {'primary': None, 'fallback': None, 'primary_best': None}
         """
         with self._lock:
-            conv: dict[str, float | None] = {
-                k: None if v is None else v * 1e3 for k, v in self._avg.items()
+            out: dict[str, float | None] = {
+                k: None if not v else _median(v) * 1e3 for k, v in self._recent.items()
             }
             best = self._best_primary
-            return {**conv, "primary_best": None if best is None else best * 1e3}
+            out["primary_best"] = None if best is None else best * 1e3
+            return out
 
     def __repr__(self) -> str:
-        avg = self.averages_ms()
-        shown = ", ".join(f"{k}={v:.2f} ms" for k, v in avg.items() if v is not None)
+        shown = ", ".join(f"{k}={v:.2f} ms" for k, v in self.recent_ms().items() if v is not None)
         return (
             f"AdaptiveSession(active={self.active!r}, switches={self.switches}, "
             f"fallback_built={self.fallback_built}{', ' if shown else ''}{shown})"
         )
 
     # ------------------------------------------------------------------ policy
+    def _other(self) -> Which:
+        return "fallback" if self.active == "primary" else "primary"
+
     def _pick(self) -> Which:
         if self.fallback is None:
             return "primary"
-        if self._since_probe >= self.probe_every:
-            return "fallback" if self.active == "primary" else "primary"
-        return self.active
+        if self._probe_left == 0 and self._since_probe >= self.probe_every:
+            self._probe_left = self.probe_len
+            self._burst = []
+        return self._other() if self._probe_left else self.active
 
-    def _record(self, which: Which, dt: float, probe: bool) -> None:
+    def _record(self, which: Which, dt: float) -> None:
         self.runs[which] += 1
-        self._since_probe = 0 if probe else self._since_probe + 1
-        prev = self._avg[which]
-        a = self._probe_alpha if probe else self.alpha
-        avg = dt if prev is None else prev + a * (dt - prev)
-        self._avg[which] = avg
-        if which == "primary":
-            self._primary_runs += 1
-            if self._primary_runs <= self.warmup:
-                self._avg["primary"] = None  # start the average after the warm-up runs
-                return
-            if self._primary_runs > self.warmup + 3 and (
-                self._best_primary is None or avg < self._best_primary
-            ):
-                self._best_primary = avg
+        if which != self.active:  # a re-timing burst
+            if self._probe_left < self.probe_len:  # the burst's first run is not counted
+                self._burst.append(dt)
+            self._probe_left -= 1
+            if self._probe_left == 0:
+                self._since_probe = 0
+                self._end_burst()
+            return
+        self._since_probe += 1
+        if which == "primary" and self.runs["primary"] <= self.warmup:
+            return
+        recent = self._recent[which]
+        recent.append(dt)
+        if which != "primary" or len(recent) < self.window:
+            return
+        med = _median(recent)
         if self.fallback is None:
             best = self._best_primary
-            if (
-                which == "primary"
-                and not self._fallback_failed
-                and best is not None
-                and avg > self.slow_ratio * best
-            ):
-                self._build_fallback(avg, best)
-            return
-        self._choose()
+            if best is None or med < best:
+                self._best_primary = best = med
+            if not self._fallback_failed and med > self.slow_ratio * best:
+                self._build_fallback(med, best)
+        elif self.active == "primary" and (self._best_primary is None or med < self._best_primary):
+            self._best_primary = med
 
-    def _build_fallback(self, avg: float, best: float) -> None:
+    def _end_burst(self) -> None:
+        burst = self._burst
+        current = self._recent[self.active]
+        if not burst or not current:
+            return
+        if _median(burst) < self.margin * _median(current):
+            new = self._other()
+            logger.debug(
+                "switching to the %s session (%.2f vs %.2f ms)",
+                new, _median(burst) * 1e3, _median(current) * 1e3,
+            )  # fmt: skip
+            self.active = new
+            self.switches += 1
+            self._recent[new].clear()
+            self._recent[new].extend(burst)
+
+    def _build_fallback(self, med: float, best: float) -> None:
         t0 = time.perf_counter()
         try:
             self.fallback = self._make_fallback()
@@ -222,16 +261,12 @@ class AdaptiveSession:
         logger.info(
             "model runs slowed from %.2f to %.2f ms (other work on the cores?): built a "
             "one-thread session in %.0f ms and will use whichever is faster",
-            best * 1e3, avg * 1e3, (time.perf_counter() - t0) * 1e3,
+            best * 1e3, med * 1e3, (time.perf_counter() - t0) * 1e3,
         )  # fmt: skip
-        self._since_probe = self.probe_every  # time the fallback on the next run
+        self._since_probe = self.probe_every  # time the fallback right away
 
-    def _choose(self) -> None:
-        p, f = self._avg["primary"], self._avg["fallback"]
-        if p is None or f is None:
-            return
-        best: Which = "primary" if p <= f else "fallback"
-        if best != self.active:
-            logger.debug("switching to the %s session (%.2f vs %.2f ms)", best, p * 1e3, f * 1e3)
-            self.active = best
-            self.switches += 1
+
+def _median(values: Sequence[float] | deque[float]) -> float:
+    ordered = sorted(values)
+    n = len(ordered)
+    return ordered[n // 2] if n % 2 else 0.5 * (ordered[n // 2 - 1] + ordered[n // 2])

@@ -92,11 +92,11 @@ def test_load_arrives_then_leaves() -> None:
     s, served, built = drive(primary, lambda i: 3.5, 500, probe_every=20)
     assert built["n"] == 1
     busy = served[120:300]
-    assert busy.count("fallback") / len(busy) > 0.9  # on the fallback while loaded...
-    assert busy.count("primary") <= len(busy) // 20 + 1  # ...re-timing the primary now and then
+    # on the fallback while loaded, re-timing the primary in bursts of 4 after every 20 runs
+    assert busy.count("fallback") / len(busy) > 0.8
     after = served[340:]
-    assert after.count("primary") / len(after) > 0.9  # back on the primary once it is fast
-    assert s.switches >= 2 and s.active == "primary"
+    assert after.count("primary") / len(after) > 0.8  # back on the primary once it is fast
+    assert s.switches == 2 and s.active == "primary"
     assert s.runs["primary"] + s.runs["fallback"] == 500
 
 
@@ -104,8 +104,9 @@ def test_fallback_that_is_slower_is_not_used() -> None:
     # the primary slows by 1.8x (over the ratio) but one thread is slower still
     s, served, built = drive(lambda i: 3.6 if i >= 50 else 2.0, lambda i: 4.5, 300)
     assert built["n"] == 1
-    assert served[60:].count("fallback") <= len(served[60:]) // 50 + 1  # probes only
-    assert s.active == "primary"
+    later = served[60:]
+    assert later.count("fallback") <= 4 * (len(later) // 100 + 1)  # re-timing bursts only
+    assert s.active == "primary" and s.switches == 0
 
 
 def test_fallback_that_cannot_be_built(caplog: pytest.LogCaptureFixture) -> None:
@@ -133,12 +134,14 @@ def test_interface_mirrors_the_primary() -> None:
         ({}, None),
         ({"slow_ratio": 1.0}, "slow_ratio"),
         ({"slow_ratio": float("nan")}, "slow_ratio"),
-        ({"probe_every": 1}, "probe_every"),
+        ({"probe_every": 0}, "probe_every"),
         ({"probe_every": 2.5}, "probe_every"),
         ({"probe_every": True}, "probe_every"),
+        ({"window": 0}, "window"),
+        ({"probe_len": 1}, "probe_len"),
         ({"warmup": -1}, "warmup"),
-        ({"alpha": 0.0}, "alpha"),
-        ({"alpha": 1.5}, "alpha"),
+        ({"margin": 0.0}, "margin"),
+        ({"margin": 1.5}, "margin"),
     ],
 )
 def test_parameters(kwargs: dict[str, Any], error: str | None) -> None:
@@ -220,12 +223,12 @@ def test_switching_tracker_matches_a_fixed_one(installed: None) -> None:
     from posekit.models import load_session
     from posekit.tracker import Tracker
 
-    frames = _frames(40)
+    frames = _frames(60)
     names = ["Identity", "Identity_1", "Identity_4", "Identity_3"]
     two = load_session("pose_landmark_lite", names, num_threads=2, spin=True)
     one = load_session("pose_landmark_lite", names, num_threads=1, spin=False)
-    # Fake clock: the two-thread session looks slow on odd runs, so the policy builds the
-    # fallback early and keeps switching.
+    # Fake clock: the two-thread session looks slow from its 15th to its 35th run, so the
+    # policy builds the fallback, moves to it, and moves back.
     clock = FakeClock()
     calls = {"n": 0}
 
@@ -240,10 +243,12 @@ def test_switching_tracker_matches_a_fixed_one(installed: None) -> None:
             return list(self.sess.run_outputs(output_names, feeds))
 
     adaptive = AdaptiveSession(
-        Timed(two, lambda: 0.02 if calls["n"] % 7 > 3 else 0.002),
+        Timed(two, lambda: 0.02 if 15 <= calls["n"] < 35 else 0.002),
         lambda: Timed(one, lambda: 0.004),
         warmup=2,
+        window=5,
         probe_every=3,
+        probe_len=2,
         clock=clock,
     )
     with (
@@ -257,5 +262,5 @@ def test_switching_tracker_matches_a_fixed_one(installed: None) -> None:
                 assert np.array_equal(a.pose.xy, b.pose.xy)
                 assert np.array_equal(a.pose.visibility, b.pose.visibility)
                 assert np.array_equal(a.pose.world, b.pose.world)
-    assert adaptive.fallback_built and adaptive.switches >= 1
-    assert adaptive.runs["fallback"] >= 5 and adaptive.runs["primary"] >= 10
+    assert adaptive.fallback_built and adaptive.switches >= 2 and adaptive.active == "primary"
+    assert adaptive.runs["fallback"] >= 5 and adaptive.runs["primary"] >= 30
