@@ -71,9 +71,10 @@ class AdaptiveSession:
             runs exceeds this multiple of its best such median (default 1.6: above the 30-40 %
             by which the benchmark machine's speed drifts on its own, below the 1.8-3x of a
             busy core).
-        window: runs per median (default 15).
+        window: runs per median (default 9).
         probe_every: while both sessions exist, the one not in use is re-timed after this many
-            runs of the other (default 100).
+            runs of the other (default 100); the fallback also at once when the primary, after
+            having been fast, is slowed down again.
         probe_len: runs per re-timing burst, the first not counted (default 4).
         margin: switch when the burst's median is below ``margin`` times the current session's
             recent median (default 0.85).
@@ -96,7 +97,7 @@ class AdaptiveSession:
         make_fallback: Callable[[], Any],
         *,
         slow_ratio: float = 1.6,
-        window: int = 15,
+        window: int = 9,
         probe_every: int = 100,
         probe_len: int = 4,
         margin: float = 0.85,
@@ -135,6 +136,7 @@ class AdaptiveSession:
         self._since_probe = 0
         self._probe_left = 0
         self._burst: list[float] = []
+        self._early_armed = True
         #: The session in use (a re-timing burst runs the other one).
         self.active: Which = "primary"
         #: How many times :attr:`active` changed.
@@ -230,8 +232,15 @@ class AdaptiveSession:
                 self._best_primary = best = med
             if not self._fallback_failed and med > self.slow_ratio * best:
                 self._build_fallback(med, best)
-        elif self.active == "primary" and (self._best_primary is None or med < self._best_primary):
-            self._best_primary = med
+        elif self.active == "primary":
+            best = self._best_primary
+            if best is None or med < best:
+                self._best_primary = med
+            elif med <= self.slow_ratio * best:
+                self._early_armed = True  # fast again: the next slowdown re-times at once
+            elif self._early_armed and self._since_probe >= self.window:
+                self._early_armed = False  # once per slowdown, then every probe_every runs
+                self._since_probe = self.probe_every
 
     def _end_burst(self) -> None:
         burst = self._burst

@@ -100,6 +100,17 @@ def test_load_arrives_then_leaves() -> None:
     assert s.runs["primary"] + s.runs["fallback"] == 500
 
 
+def test_load_returns_and_is_noticed_at_once() -> None:
+    # busy 100-199 and again 300-399; re-timing every 60 runs, so only the immediate
+    # re-time on a new slowdown can bring the fallback back quickly
+    def primary(i: int) -> float:
+        return 7.0 if 100 <= i < 200 or 300 <= i < 400 else 2.0
+
+    _, served, _ = drive(primary, lambda i: 3.5, 500, probe_every=60)
+    assert served[330:400].count("fallback") / 70 > 0.9
+    assert served[450:].count("primary") / 50 > 0.9
+
+
 def test_fallback_that_is_slower_is_not_used() -> None:
     # the primary slows by 1.8x (over the ratio) but one thread is slower still
     s, served, built = drive(lambda i: 3.6 if i >= 50 else 2.0, lambda i: 4.5, 300)
