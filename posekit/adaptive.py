@@ -71,7 +71,7 @@ class AdaptiveSession:
             runs exceeds this multiple of its best such median (default 1.6: above the 30-40 %
             by which the benchmark machine's speed drifts on its own, below the 1.8-3x of a
             busy core).
-        window: runs per median (default 9).
+        window: runs per median (default 15).
         probe_every: while both sessions exist, the one not in use is re-timed after this many
             runs of the other (default 100); the fallback also at once when the primary, after
             having been fast, is slowed down again.
@@ -97,7 +97,7 @@ class AdaptiveSession:
         make_fallback: Callable[[], Any],
         *,
         slow_ratio: float = 1.6,
-        window: int = 9,
+        window: int = 15,
         probe_every: int = 100,
         probe_len: int = 4,
         margin: float = 0.85,
