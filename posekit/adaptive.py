@@ -1,20 +1,21 @@
 """Thread-count adaptation: run a model with its threads while that pays, with one when it doesn't.
 
 On a quiet machine the landmark model is fastest with two onnxruntime threads that spin during
-a run. When other work holds the second core, each of the model's ~75 parallel layers waits for
-the descheduled worker, and a run can take twice as long as with one thread: on the 2-core
-benchmark machine with one busy-loop process, lite tracking took 6.6-6.9 ms per frame in
-about half the runs with two threads against 3.4 ms with one (MediaPipe: 8.3 ms), and full 10.8
-against 5.8 ms (MediaPipe: 10.7 ms). Which case happens depends on how the scheduler places the
-threads, so no fixed setting is right for both.
+a run. When other work holds the second core, each of the model's ~75 parallel layers can wait
+for the descheduled worker. On the 2-core benchmark machine with one busy-loop process, the
+median tracking time over a run with two threads was 3.3-6.9 ms per frame for lite and
+5.6-11.6 ms for full, depending on how the scheduler placed the threads, against 3.4 and 5.8 ms
+with one thread (MediaPipe: 8.2-8.7 and 10.3-11.4 ms); on a quiet machine two threads are
+1.5-2x faster. So no fixed setting is right for both.
 
 :class:`AdaptiveSession` wraps the session it is given (the *primary*) and times every run.
-When the median of the primary's last ``window`` runs rises to ``slow_ratio`` times the best
-such median it has shown, it builds the *fallback* (one thread, no spinning; only then, so a
-quiet machine never pays its memory). From then on it keeps using one of the two and, every
-``probe_every`` runs, runs the other for a short burst (``probe_len`` runs, the first one not
-counted: a thread pool that sat idle starts slow); it switches when the burst's median beats
-the current session's recent median by ``margin``. So it moves to one thread when the cores are
+When the median of the primary's last ``window`` runs stays above ``slow_ratio`` times the best
+such median it has shown for another ``window`` runs, it builds the *fallback* (one thread, no
+spinning; only then, so a quiet machine does not pay its memory). From then on it keeps using
+one of the two and, every ``probe_every`` runs, runs the other for a short burst (``probe_len``
+runs, the first one not counted: a thread pool that sat idle starts slow); it switches when the
+burst's median beats the current session's recent median by ``margin``, and re-times the
+fallback at once when the primary slows down again. So it moves to one thread when the cores are
 busy and back when they are free again.
 
 Both sessions compute the same outputs bit for bit (onnxruntime's CPU kernels do not depend on
@@ -66,7 +67,7 @@ class AdaptiveSession:
     Args:
         primary: the session to use while it is fast (e.g. 2 threads, spinning).
         make_fallback: builds the fallback session (e.g. 1 thread, no spinning); called at most
-            once, the first time the primary slows down.
+            once, the first time the primary stays slowed down for ``window`` runs.
         slow_ratio: the primary counts as slowed down when the median of its last ``window``
             runs exceeds this multiple of its best such median (default 1.6: above the 30-40 %
             by which the benchmark machine's speed drifts on its own, below the 1.8-3x of a
@@ -137,6 +138,7 @@ class AdaptiveSession:
         self._probe_left = 0
         self._burst: list[float] = []
         self._early_armed = True
+        self._slow_runs = 0
         #: The session in use (a re-timing burst runs the other one).
         self.active: Which = "primary"
         #: How many times :attr:`active` changed.
@@ -230,7 +232,9 @@ class AdaptiveSession:
             best = self._best_primary
             if best is None or med < best:
                 self._best_primary = best = med
-            if not self._fallback_failed and med > self.slow_ratio * best:
+            # slow for a whole further window (not a passing hiccup) before paying the memory
+            self._slow_runs = self._slow_runs + 1 if med > self.slow_ratio * best else 0
+            if not self._fallback_failed and self._slow_runs >= self.window:
                 self._build_fallback(med, best)
         elif self.active == "primary":
             best = self._best_primary
@@ -273,6 +277,7 @@ class AdaptiveSession:
             best * 1e3, med * 1e3, (time.perf_counter() - t0) * 1e3,
         )  # fmt: skip
         self._since_probe = self.probe_every  # time the fallback right away
+        self._early_armed = False  # that burst is this slowdown's re-time
 
 
 def _median(values: Sequence[float] | deque[float]) -> float:
