@@ -31,7 +31,8 @@ Example:
     ...         return [feeds["x"]]
     >>> now = [0.0]
     >>> primary = Fake(0.002)
-    >>> s = AdaptiveSession(primary, lambda: Fake(0.003), clock=lambda: now[0])
+    >>> s = AdaptiveSession(primary, lambda: Fake(0.003), clock=lambda: now[0],
+    ...                     cpu_clock=lambda: 2 * now[0])  # both threads busy during runs
     >>> for _ in range(20): _ = s.run_outputs(["y"], {"x": 1})
     >>> s.fallback_built, s.active
     (False, 'primary')
@@ -75,12 +76,19 @@ class AdaptiveSession:
         window: runs per median (default 15).
         probe_every: while both sessions exist, the one not in use is re-timed after this many
             runs of the other (default 100); the fallback also at once when the primary, after
-            having been fast, is slowed down again.
+            having been fast, is slowed down again. Each time the fallback fails to beat the
+            primary, its interval doubles (up to 16x).
         probe_len: runs per re-timing burst, the first not counted (default 4).
         margin: switch when the burst's median is below ``margin`` times the current session's
             recent median (default 0.85).
         warmup: runs of the primary before its timing counts (default 10).
+        min_cpu_share: the primary also counts as slowed down when the CPU time of its runs
+            falls below this share of its thread count per wall second (default 0.8: two
+            spinning threads use 1.9-2 CPU seconds per second on a quiet machine and 1.2-1.3
+            beside a busy process). This catches a machine that is busy from the start, where
+            the primary never shows a faster best time to compare with.
         clock: seconds counter (default :func:`time.perf_counter`); tests pass a fake one.
+        cpu_clock: this process's CPU seconds (default :func:`time.process_time`).
 
     Attributes mirror the primary's (``input_names``, ``output_names``, ``num_threads``,
     ``path``...), so code written for an :class:`~posekit.inference.InferenceSession` keeps
@@ -103,7 +111,9 @@ class AdaptiveSession:
         probe_len: int = 4,
         margin: float = 0.85,
         warmup: int = 10,
+        min_cpu_share: float = 0.8,
         clock: Callable[[], float] = time.perf_counter,
+        cpu_clock: Callable[[], float] = time.process_time,
     ) -> None:
         if not float(slow_ratio) > 1.0:
             raise InputError(f"slow_ratio={slow_ratio} must be > 1 (a multiple of the best time)")
@@ -117,6 +127,8 @@ class AdaptiveSession:
                 raise InputError(f"{name}={value!r} must be an integer >= {low}")
         if not 0.0 < float(margin) <= 1.0:
             raise InputError(f"margin={margin} must be in (0, 1]")
+        if not 0.0 <= float(min_cpu_share) <= 1.0:
+            raise InputError(f"min_cpu_share={min_cpu_share} must be in [0, 1]")
         self.primary = primary
         self._make_fallback = make_fallback
         self.fallback: Any | None = None
@@ -128,6 +140,13 @@ class AdaptiveSession:
         self.margin = float(margin)
         self.warmup = warmup
         self._clock = clock
+        self._cpu_clock = cpu_clock
+        threads = getattr(primary, "num_threads", 1)
+        threads = threads if isinstance(threads, int) and not isinstance(threads, bool) else 1
+        # CPU seconds per wall second below which the primary's threads are starved
+        self._min_cpu = float(min_cpu_share) * threads if threads > 1 else 0.0
+        self._shares: deque[float] = deque(maxlen=window)
+        self._interval = probe_every
         self._lock = threading.Lock()
         self._recent: dict[Which, deque[float]] = {
             "primary": deque(maxlen=window),
@@ -154,9 +173,10 @@ class AdaptiveSession:
         with self._lock:
             which = self._pick()
             sess: Any = self.primary if which == "primary" else self.fallback
-            t0 = self._clock()
+            c0, t0 = self._cpu_clock(), self._clock()
             out: list[NDArray[Any]] = sess.run_outputs(output_names, feeds)
-            self._record(which, self._clock() - t0)
+            dt = self._clock() - t0
+            self._record(which, dt, self._cpu_clock() - c0)
             return out
 
     def run(self, feeds: Mapping[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
@@ -205,12 +225,12 @@ class AdaptiveSession:
     def _pick(self) -> Which:
         if self.fallback is None:
             return "primary"
-        if self._probe_left == 0 and self._since_probe >= self.probe_every:
+        if self._probe_left == 0 and self._since_probe >= self._interval:
             self._probe_left = self.probe_len
             self._burst = []
         return self._other() if self._probe_left else self.active
 
-    def _record(self, which: Which, dt: float) -> None:
+    def _record(self, which: Which, dt: float, cpu: float) -> None:
         self.runs[which] += 1
         if which != self.active:  # a re-timing burst
             if self._probe_left < self.probe_len:  # the burst's first run is not counted
@@ -225,42 +245,49 @@ class AdaptiveSession:
             return
         recent = self._recent[which]
         recent.append(dt)
-        if which != "primary" or len(recent) < self.window:
+        if which != "primary":
+            return
+        self._shares.append(cpu / dt if dt > 0 else 0.0)
+        if len(recent) < self.window:
             return
         med = _median(recent)
+        best = self._best_primary
+        if best is None or med < best:
+            self._best_primary = best = med
+        # Slow: much slower than its best, or its threads do not get the cores (a machine that
+        # was busy from the start never shows the first sign).
+        slow = med > self.slow_ratio * best or _median(self._shares) < self._min_cpu
         if self.fallback is None:
-            best = self._best_primary
-            if best is None or med < best:
-                self._best_primary = best = med
             # slow for a whole further window (not a passing hiccup) before paying the memory
-            self._slow_runs = self._slow_runs + 1 if med > self.slow_ratio * best else 0
+            self._slow_runs = self._slow_runs + 1 if slow else 0
             if not self._fallback_failed and self._slow_runs >= self.window:
                 self._build_fallback(med, best)
         elif self.active == "primary":
-            best = self._best_primary
-            if best is None or med < best:
-                self._best_primary = med
-            elif med <= self.slow_ratio * best:
+            if not slow:
                 self._early_armed = True  # fast again: the next slowdown re-times at once
             elif self._early_armed and self._since_probe >= self.window:
-                self._early_armed = False  # once per slowdown, then every probe_every runs
-                self._since_probe = self.probe_every
+                self._early_armed = False  # once per slowdown
+                self._since_probe = self._interval
 
     def _end_burst(self) -> None:
         burst = self._burst
         current = self._recent[self.active]
         if not burst or not current:
             return
-        if _median(burst) < self.margin * _median(current):
-            new = self._other()
-            logger.debug(
-                "switching to the %s session (%.2f vs %.2f ms)",
-                new, _median(burst) * 1e3, _median(current) * 1e3,
-            )  # fmt: skip
-            self.active = new
-            self.switches += 1
-            self._recent[new].clear()
-            self._recent[new].extend(burst)
+        if _median(burst) >= self.margin * _median(current):
+            if self.active == "primary":  # the fallback did not help: re-time it less often
+                self._interval = min(2 * self._interval, 16 * self.probe_every)
+            return
+        new = self._other()
+        logger.debug(
+            "switching to the %s session (%.2f vs %.2f ms)",
+            new, _median(burst) * 1e3, _median(current) * 1e3,
+        )  # fmt: skip
+        self.active = new
+        self.switches += 1
+        self._recent[new].clear()
+        self._recent[new].extend(burst)
+        self._interval = self.probe_every
 
     def _build_fallback(self, med: float, best: float) -> None:
         t0 = time.perf_counter()
@@ -276,7 +303,7 @@ class AdaptiveSession:
             "one-thread session in %.0f ms and will use whichever is faster",
             best * 1e3, med * 1e3, (time.perf_counter() - t0) * 1e3,
         )  # fmt: skip
-        self._since_probe = self.probe_every  # time the fallback right away
+        self._since_probe = self._interval  # time the fallback right away
         self._early_armed = False  # that burst is this slowdown's re-time
 
 

@@ -13,10 +13,12 @@ pose_detection 4.90 / 2.80 / 3.94, pose_landmark_lite 6.47 / 4.00 / 5.24, pose_l
 while another process ran its own multi-threaded inference on the same two cores, one thread was
 up to 2-3x faster than two (pose_detection 5.3 vs 9.3 ms, pose_landmark_lite 6.9 vs 21.0 ms), and
 with one busy-looping process beside it pose_detection took 5.1 ms with one thread, 7.0 ms with
-two spinning threads and 4.4 ms with two sleeping ones (``spin=False``). So: keep the default when
-posekit has the CPU to itself; pass ``num_threads=1`` (or ``spin=False``) when the cores are shared
-with a video decoder, a second tracker or a busy CI runner. ``spin`` controls whether idle
-intra-op threads busy-wait between operators (onnxruntime's default, lowest latency) or sleep.
+two spinning threads and 4.4 ms with two sleeping ones (``spin=False``). The tracker therefore
+adapts by default (:class:`posekit.adaptive.AdaptiveSession`: two threads while they pay, one
+while the cores are busy); pass ``num_threads=1`` (or ``spin=False``) to pin a setting when you
+know the cores are shared with a video decoder, a second tracker or a busy CI runner. ``spin``
+controls whether idle intra-op threads busy-wait between operators (onnxruntime's default,
+lowest latency) or sleep.
 
 Example:
     >>> import numpy as np

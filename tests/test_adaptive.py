@@ -25,16 +25,27 @@ SQUAT = DATA / "videos" / "squat_workouttracker_17.mp4"
 class FakeClock:
     def __init__(self) -> None:
         self.now = 0.0
+        self.cpu = 0.0  # process CPU seconds
+
+    def cpu_time(self) -> float:
+        return self.cpu
 
     def __call__(self) -> float:
         return self.now
 
 
 class FakeRunner:
-    """Takes ``cost(run_index)`` seconds of fake time per run and returns its tag."""
+    """Takes ``cost(run_index)`` seconds of fake time per run, keeping ``share(run_index)``
+    cores busy, and returns its tag."""
 
-    def __init__(self, clock: FakeClock, tag: str, cost: Callable[[int], float]) -> None:
-        self.clock, self.tag, self.cost = clock, tag, cost
+    def __init__(
+        self,
+        clock: FakeClock,
+        tag: str,
+        cost: Callable[[int], float],
+        share: Callable[[int], float] = lambda _: 2.0,
+    ) -> None:
+        self.clock, self.tag, self.cost, self.share = clock, tag, cost, share
         self.calls = 0
         self.output_names = ["out"]
         self.input_names = ["in"]
@@ -43,7 +54,9 @@ class FakeRunner:
     def run_outputs(
         self, output_names: Sequence[str] | None, feeds: Mapping[str, Any]
     ) -> list[Any]:
-        self.clock.now += self.cost(self.calls)
+        dt = self.cost(self.calls)
+        self.clock.now += dt
+        self.clock.cpu += dt * self.share(self.calls)
         self.calls += 1
         return [self.tag]
 
@@ -52,22 +65,26 @@ def drive(
     primary_ms: Callable[[int], float],
     fallback_ms: Callable[[int], float] | None,
     runs: int,
+    primary_share: Callable[[int], float] = lambda _: 2.0,
     **kwargs: Any,
 ) -> tuple[AdaptiveSession, list[str], dict[str, int]]:
     """Run ``runs`` frames; ``primary_ms(i)`` / ``fallback_ms(i)`` give each side's cost at
-    frame i (ms). Returns the session, which runner served each frame, and build count."""
+    frame i (ms), ``primary_share(i)`` the cores the two-thread primary keeps busy (2: quiet).
+    Returns the session, which runner served each frame, and build count."""
     clock = FakeClock()
     frame = [0]
     built = {"n": 0}
-    primary = FakeRunner(clock, "primary", lambda _: primary_ms(frame[0]) / 1e3)
+    primary = FakeRunner(
+        clock, "primary", lambda _: primary_ms(frame[0]) / 1e3, lambda _: primary_share(frame[0])
+    )
 
     def make() -> FakeRunner:
         built["n"] += 1
         if fallback_ms is None:
             raise RuntimeError("no memory for a second session")
-        return FakeRunner(clock, "fallback", lambda _: fallback_ms(frame[0]) / 1e3)
+        return FakeRunner(clock, "fallback", lambda _: fallback_ms(frame[0]) / 1e3, lambda _: 1)
 
-    s = AdaptiveSession(primary, make, clock=clock, **kwargs)
+    s = AdaptiveSession(primary, make, clock=clock, cpu_clock=clock.cpu_time, **kwargs)
     served: list[str] = []
     for i in range(runs):
         frame[0] = i
@@ -98,6 +115,28 @@ def test_load_arrives_then_leaves() -> None:
     assert after.count("primary") / len(after) > 0.8  # back on the primary once it is fast
     assert s.switches == 2 and s.active == "primary"
     assert s.runs["primary"] + s.runs["fallback"] == 500
+
+
+@pytest.mark.parametrize(
+    ("share", "built_expected"),
+    [(1.95, False), (1.7, False), (1.25, True)],  # CPU seconds per second of the two threads
+)
+def test_busy_from_the_start(share: float, built_expected: bool) -> None:
+    """Loaded before the first run: the primary is never faster than 7 ms, so only its
+    starved threads (CPU share) can tell."""
+    _, served, built = drive(lambda i: 7.0, lambda i: 3.5, 200, primary_share=lambda i: share)
+    assert (built["n"] == 1) == built_expected
+    if built_expected:
+        assert served[60:].count("fallback") / len(served[60:]) > 0.9
+    else:
+        assert set(served) == {"primary"}
+
+
+def test_retiming_backs_off_when_the_fallback_never_helps() -> None:
+    # slowed 1.8x for good, and one thread slower still: bursts at 100, 200, 400, 800... runs
+    s, served, _ = drive(lambda i: 3.6 if i >= 50 else 2.0, lambda i: 4.5, 3000)
+    assert served[100:].count("fallback") <= 4 * 6
+    assert s.active == "primary"
 
 
 def test_load_returns_and_is_noticed_at_once() -> None:
@@ -153,6 +192,8 @@ def test_interface_mirrors_the_primary() -> None:
         ({"warmup": -1}, "warmup"),
         ({"margin": 0.0}, "margin"),
         ({"margin": 1.5}, "margin"),
+        ({"min_cpu_share": -0.1}, "min_cpu_share"),
+        ({"min_cpu_share": 1.1}, "min_cpu_share"),
     ],
 )
 def test_parameters(kwargs: dict[str, Any], error: str | None) -> None:
@@ -261,6 +302,7 @@ def test_switching_tracker_matches_a_fixed_one(installed: None) -> None:
         probe_every=3,
         probe_len=2,
         clock=clock,
+        cpu_clock=lambda: 2 * clock.now,  # fake runs: both threads busy (no CPU signal)
     )
     with (
         Tracker(model="lite", adaptive_threads=False, landmark_session=two) as fixed,
