@@ -70,9 +70,9 @@ class AdaptiveSession:
         make_fallback: builds the fallback session (e.g. 1 thread, no spinning); called at most
             once, the first time the primary stays slowed down for ``window`` runs.
         slow_ratio: the primary counts as slowed down when the median of its last ``window``
-            runs exceeds this multiple of its best such median (default 1.6: above the 30-40 %
-            by which the benchmark machine's speed drifts on its own, below the 1.8-3x of a
-            busy core).
+            runs exceeds this multiple of its best such median (default 2.0: above the 30-40 %
+            by which the benchmark machine's speed drifts on its own; a busy core slowed lite
+            and full by 2.8x there, heavy by 1.8x, which the CPU-share test below catches).
         window: runs per median (default 15).
         probe_every: while both sessions exist, the one not in use is re-timed after this many
             runs of the other (default 100); the fallback also at once when the primary, after
@@ -105,7 +105,7 @@ class AdaptiveSession:
         primary: Any,
         make_fallback: Callable[[], Any],
         *,
-        slow_ratio: float = 1.6,
+        slow_ratio: float = 2.0,
         window: int = 15,
         probe_every: int = 100,
         probe_len: int = 4,
@@ -288,6 +288,7 @@ class AdaptiveSession:
         self._recent[new].clear()
         self._recent[new].extend(burst)
         self._interval = self.probe_every
+        self._early_armed = True  # back on the primary: re-time at once if it turns out slow
 
     def _build_fallback(self, med: float, best: float) -> None:
         t0 = time.perf_counter()

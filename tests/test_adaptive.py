@@ -94,7 +94,7 @@ def drive(
 
 def test_quiet_machine_never_builds_the_fallback() -> None:
     rng = np.random.default_rng(0)
-    # +-10 % jitter and a 40 % drift (the benchmark machine's own) stay under the 1.6 ratio
+    # +-10 % jitter and a 40 % drift (the benchmark machine's own) stay under the 2.0 ratio
     noise = rng.uniform(0.9, 1.1, 500) * np.where(np.arange(500) >= 250, 1.4, 1.0)
     s, served, built = drive(lambda i: 2.0 * noise[i], lambda i: 3.0, 500)
     assert built["n"] == 0 and not s.fallback_built
@@ -133,8 +133,8 @@ def test_busy_from_the_start(share: float, built_expected: bool) -> None:
 
 
 def test_retiming_backs_off_when_the_fallback_never_helps() -> None:
-    # slowed 1.8x for good, and one thread slower still: bursts at 100, 200, 400, 800... runs
-    s, served, _ = drive(lambda i: 3.6 if i >= 50 else 2.0, lambda i: 4.5, 3000)
+    # slowed 2.4x for good, and one thread slower still: bursts at 100, 200, 400, 800... runs
+    s, served, _ = drive(lambda i: 4.8 if i >= 50 else 2.0, lambda i: 6.0, 3000)
     assert served[100:].count("fallback") <= 4 * 6
     assert s.active == "primary"
 
@@ -151,8 +151,8 @@ def test_load_returns_and_is_noticed_at_once() -> None:
 
 
 def test_fallback_that_is_slower_is_not_used() -> None:
-    # the primary slows by 1.8x (over the ratio) but one thread is slower still
-    s, served, built = drive(lambda i: 3.6 if i >= 50 else 2.0, lambda i: 4.5, 300)
+    # the primary slows by 2.4x (over the ratio) but one thread is slower still
+    s, served, built = drive(lambda i: 4.8 if i >= 50 else 2.0, lambda i: 6.0, 300)
     assert built["n"] == 1
     later = served[60:]
     assert later.count("fallback") <= 4 * (len(later) // 100 + 1)  # re-timing bursts only
@@ -317,3 +317,14 @@ def test_switching_tracker_matches_a_fixed_one(installed: None) -> None:
                 assert np.array_equal(a.pose.world, b.pose.world)
     assert adaptive.fallback_built and adaptive.switches >= 2 and adaptive.active == "primary"
     assert adaptive.runs["fallback"] >= 5 and adaptive.runs["primary"] >= 30
+
+
+def test_back_on_a_primary_that_turns_out_slow() -> None:
+    # busy from frame 50 on, except a short lull (frames 170-180) that a re-timing burst of the
+    # primary happens to catch: the policy moves back, then must leave again at once
+    def primary(i: int) -> float:
+        return 2.0 if i < 50 or 170 <= i < 181 else 7.0
+
+    s, served, _ = drive(primary, lambda i: 3.5, 400)
+    assert s.switches >= 3
+    assert served[230:330].count("fallback") / 100 > 0.9
