@@ -287,6 +287,8 @@ class AdaptiveSession:
         self.switches += 1
         self._recent[new].clear()
         self._recent[new].extend(burst)
+        if new == "primary":
+            self._shares.clear()  # CPU shares from its last, slow stretch no longer apply
         self._interval = self.probe_every
         self._early_armed = True  # back on the primary: re-time at once if it turns out slow
 
