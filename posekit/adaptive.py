@@ -3,10 +3,11 @@
 On a quiet machine the landmark model is fastest with two onnxruntime threads that spin during
 a run. When other work holds the second core, each of the model's ~75 parallel layers can wait
 for the descheduled worker. On the 2-core benchmark machine with one busy-loop process, the
-median tracking time over a run with two threads was 3.3-6.9 ms per frame for lite and
-5.6-11.6 ms for full, depending on how the scheduler placed the threads, against 3.4 and 5.8 ms
-with one thread (MediaPipe: 8.2-8.7 and 10.3-11.4 ms); on a quiet machine two threads are
-1.5-2x faster. So no fixed setting is right for both.
+median tracking time of a 614-frame run with two threads was 3.7-6.9 ms per frame for lite
+and 9.5-11.6 ms for full over three runs each (``bench_peer.py --busy 1``), against 3.4 and
+5.8 ms with one thread (MediaPipe: 8.2-8.4 and 10.3-10.8 ms); on a quiet machine two threads
+make a model run 1.6-1.75x faster (see :mod:`posekit.inference`). So no fixed setting is right
+for both.
 
 :class:`AdaptiveSession` wraps the session it is given (the *primary*) and times every run.
 When the median of the primary's last ``window`` runs stays above ``slow_ratio`` times the best
@@ -83,10 +84,11 @@ class AdaptiveSession:
             recent median (default 0.85).
         warmup: runs of the primary before its timing counts (default 10).
         min_cpu_share: the primary also counts as slowed down when the CPU time of its runs
-            falls below this share of its thread count per wall second (default 0.8: two
-            spinning threads use 1.9-2 CPU seconds per second on a quiet machine and 1.2-1.3
-            beside a busy process). This catches a machine that is busy from the start, where
-            the primary never shows a faster best time to compare with.
+            falls below this share of its thread count per wall second (default 0.8: with two
+            spinning threads, ``process()`` used 1.8-2.0 CPU seconds per second on a quiet
+            machine and 1.1-1.4 beside a busy process in ``bench_peer.py``). This catches a
+            machine that is busy from the start, where the primary never shows a faster best
+            time to compare with.
         clock: seconds counter (default :func:`time.perf_counter`); tests pass a fake one.
         cpu_clock: this process's CPU seconds (default :func:`time.process_time`).
 
