@@ -249,12 +249,18 @@ def profile_frames(args: argparse.Namespace) -> None:
         f"{100 * (plain_mean - raw) / raw:.1f} % above it"
     )
     if args.blocks:
-        p50, raw50, pct = interleaved_overhead(tracker, frames, lm_names, args.blocks)
+        r = interleaved_overhead(tracker, frames, lm_names, args.blocks)
         print(
-            f"interleaved ({args.blocks} blocks of 50 tracked frames / 50 raw landmark runs): "
-            f"process() p50 {p50:.3f} ms, raw inference p50 {raw50:.3f} ms, pipeline on top "
-            f"{pct:+.1f} % (median over blocks)"
+            f"interleaved ({args.blocks} blocks of 50 tracked frames / 50 floor frames / 50 raw "
+            f"landmark runs): process() p50 {r['process_p50']:.3f} ms, raw inference p50 "
+            f"{r['raw_p50']:.3f} ms, pipeline on top {r['process_pct']:+.1f} % (median over "
+            "blocks)"
         )
+        if "floor_pct" in r:
+            print(
+                f"floor (crop + tensor prep + the same run, nothing else) p50 "
+                f"{r['floor_p50']:.3f} ms: {r['floor_pct']:+.1f} % on top of raw inference"
+            )
 
 
 def interleaved_overhead(
@@ -263,27 +269,33 @@ def interleaved_overhead(
     lm_names: list[str],
     blocks: int,
     block: int = 50,
-) -> tuple[float, float, float]:
-    """process() against raw inference of the same landmark session, in alternating blocks.
+) -> dict[str, float]:
+    """process() and the floor against raw inference of the same landmark session, in blocks.
 
     The machine's speed drifts by tens of percent over minutes, so a process() pass followed by a
     raw pass can be off by more than the overhead being measured. Here each block of ``block``
-    tracked frames is followed by ``block`` raw runs (on the crop of a real frame), and the
-    overhead is the median over blocks of process() p50 / raw p50 - 1. Returns (process p50 ms,
-    raw p50 ms, overhead %), p50s over all blocks.
+    tracked frames is followed by ``block`` *floor* frames and ``block`` raw runs (on the crop
+    of a real frame). A floor frame does only what no pipeline can skip: copy the frame in (as
+    a decoder would, untimed), crop the tracked ROI (warpAffine), turn it into the float tensor
+    and run the same session with the same outputs; nothing is unpacked, refined, decoded,
+    smoothed or wrapped. The overheads are medians over blocks of p50 / raw p50 - 1.
+
+    Returns process/floor/raw p50 ms over all blocks and the two overheads in %.
     """
     # raw runs on the threaded session itself, not through the adaptive wrapper's policy
     lm_sess = getattr(tracker.landmarks.session, "primary", tracker.landmarks.session)
+    lm = tracker.landmarks
     buf = np.empty_like(frames[0])
     tracker.reset()
     tensor = None
+    rois: list[Any] = []
     ts = 0.0
     i = 0
-    proc_all: list[float] = []
-    raw_all: list[float] = []
-    ratios: list[float] = []
+    all_ms: dict[str, list[float]] = defaultdict(list)
+    ratios: dict[str, list[float]] = defaultdict(list)
     for _ in range(blocks):
         proc: list[float] = []
+        start = i
         for _ in range(block):
             np.copyto(buf, frames[i % len(frames)])
             i += 1
@@ -291,18 +303,34 @@ def interleaved_overhead(
             t0 = time.perf_counter()
             res = tracker.process(buf, ts)
             proc.append((time.perf_counter() - t0) * 1e3)
+            rois.append(res.roi if tracker.is_tracking else None)
             if tensor is None and res.pose is not None and tracker.is_tracking:
-                tensor = tracker.landmarks.crop(as_frame(buf), res.roi).copy()
+                tensor = lm.crop(as_frame(buf), res.roi).copy()
+        floor: list[float] = []
+        for j in range(block):
+            roi = rois[start + j]
+            if roi is None:
+                continue
+            np.copyto(buf, frames[(start + j) % len(frames)])
+            t0 = time.perf_counter()
+            x_floor = lm.crop(as_frame(buf), roi)
+            lm_sess.run_outputs(lm_names, {"input_1": x_floor})
+            floor.append((time.perf_counter() - t0) * 1e3)
         x = tensor if tensor is not None else np.zeros((1, 256, 256, 3), np.float32)
         raw: list[float] = []
         for _ in range(block):
             t0 = time.perf_counter()
             lm_sess.run_outputs(lm_names, {"input_1": x})
             raw.append((time.perf_counter() - t0) * 1e3)
-        proc_all += proc
-        raw_all += raw
-        ratios.append(statistics.median(proc) / statistics.median(raw) - 1.0)
-    return statistics.median(proc_all), statistics.median(raw_all), 100 * statistics.median(ratios)
+        raw50 = statistics.median(raw)
+        for name, ms in (("process", proc), ("floor", floor), ("raw", raw)):
+            all_ms[name] += ms
+            if ms and name != "raw":
+                ratios[name].append(statistics.median(ms) / raw50 - 1.0)
+    out = {f"{k}_p50": statistics.median(v) for k, v in all_ms.items() if v}
+    for name, r in ratios.items():
+        out[f"{name}_pct"] = 100 * statistics.median(r)
+    return out
 
 
 def profile_stream(args: argparse.Namespace) -> None:
