@@ -5,7 +5,10 @@ small; the landmark crop is resampled from the frame, so the model sees the same
 and then cycled with steadily increasing timestamps (``1 / fps`` apart, continuing across
 cycles), so a single video-mode tracker sees ``--frames`` frames. Every ``--window`` frames it
 prints the resident set size (``/proc/self/statm``), the peak RSS, ms/frame (mean, p50, p90)
-over the window, the detector runs and the frames with a pose. The summary compares the end
+over the window, the detector runs, the frames with a pose, and which landmark session the
+adaptive-thread policy uses (``2thr`` / ``1thr``, ``+fb`` once the one-thread fallback exists, with
+the number of switches; see :mod:`posekit.adaptive`: building the fallback adds its own copy of the
+weights to the RSS, full +15 MiB, heavy +64 MiB). The summary compares the end
 with the first window after warm-up: RSS growth (%) and slowdown (%, mean ms/frame of the last
 window against the first post-warm-up window). A machine whose speed drifts (other tenants, CPU
 frequency) also moves that figure, so the run ends with a control: alternating blocks of the
@@ -28,6 +31,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -54,6 +58,25 @@ def rss_mb() -> float:
 def peak_rss_mb() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def adaptive_state(tracker: Tracker) -> dict[str, object] | None:
+    """The landmark session's adaptive-thread state, or None when the threads are pinned."""
+    sess = tracker.landmarks.session
+    if not hasattr(sess, "fallback_built"):
+        return None
+    return {
+        "active": sess.active,  # type: ignore[attr-defined]
+        "fallback_built": sess.fallback_built,
+        "switches": sess.switches,  # type: ignore[attr-defined]
+    }
+
+
+def _fmt_state(state: dict[str, object] | None) -> str:
+    if state is None:
+        return "pinned"
+    text = "2thr" if state["active"] == "primary" else "1thr"
+    return text + (f"+fb/{state['switches']}sw" if state["fallback_built"] else "")
 
 
 def load_frames(videos: list[Path], scale: float, limit: int) -> list[np.ndarray]:
@@ -101,10 +124,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     header = (
         f"{'frames':>8s} {'rss MiB':>8s} {'peak MiB':>8s} {'mean ms':>8s} {'p50 ms':>7s} "
-        f"{'p90 ms':>7s} {'det runs':>8s} {'poses':>6s}"
+        f"{'p90 ms':>7s} {'det runs':>8s} {'poses':>6s} {'session':>12s}"
     )
     print(header, flush=True)
-    windows: list[dict[str, float]] = []
+    windows: list[dict[str, Any]] = []
     times = np.empty(args.window, np.float64)
     det0 = tracker.detector_runs
     poses = 0
@@ -119,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
         k += 1
         if k == args.window or i == args.frames - 1:
             w = times[:k] * 1e3
-            row = {
+            row: dict[str, Any] = {
                 "frames": i + 1,
                 "rss_mb": rss_mb(),
                 "peak_rss_mb": peak_rss_mb(),
@@ -128,12 +151,14 @@ def main(argv: list[str] | None = None) -> None:
                 "p90_ms": float(np.percentile(w, 90)),
                 "detector_runs": tracker.detector_runs - det0,
                 "poses": poses,
+                "adaptive": adaptive_state(tracker),
             }
             windows.append(row)
             print(
                 f"{row['frames']:8d} {row['rss_mb']:8.1f} {row['peak_rss_mb']:8.1f} "
                 f"{row['mean_ms']:8.2f} {row['p50_ms']:7.2f} {row['p90_ms']:7.2f} "
-                f"{row['detector_runs']:8d} {row['poses']:6d}",
+                f"{row['detector_runs']:8d} {row['poses']:6d} "
+                f"{_fmt_state(row['adaptive']):>12s}",
                 flush=True,
             )
             det0, poses, k = tracker.detector_runs, 0, 0
