@@ -19,6 +19,15 @@ burst's median beats the current session's recent median by ``margin``, and re-t
 fallback at once when the primary slows down again. So it moves to one thread when the cores are
 busy and back when they are free again.
 
+A slowdown must also last ``min_slow_s`` seconds before the fallback is built, and a fallback
+that loses ``drop_after`` re-timing bursts in a row is released and its memory returned to the
+operating system (it holds its own copy of the weights: full +15 MB, heavy +64 MB). The two
+100,000-frame soaks of full on the quiet benchmark machine before this rule both built the
+fallback on a passing slowdown, never used it (0 switches) and kept it to the end (RSS +4 %).
+After a release the fallback is built again only once the primary has been fast again, and the
+slowdown must then last twice as long as the previous time (up to 32x), so a slowdown that one
+thread cannot fix does not build, release and rebuild it over and over.
+
 Both sessions compute the same outputs bit for bit (onnxruntime's CPU kernels do not depend on
 the thread count for these models; ``tests/test_adaptive.py`` checks it), so switching changes
 only the timing, never a result.
@@ -38,7 +47,7 @@ Example:
     >>> s.fallback_built, s.active
     (False, 'primary')
     >>> primary.cost = 0.006  # the other core got busy
-    >>> for _ in range(40): _ = s.run_outputs(["y"], {"x": 1})
+    >>> for _ in range(200): _ = s.run_outputs(["y"], {"x": 1})  # slow for over a second
     >>> s.fallback_built, s.active
     (True, 'fallback')
 """
@@ -89,13 +98,18 @@ class AdaptiveSession:
             machine and 1.1-1.4 beside a busy process in ``bench_peer.py``). This catches a
             machine that is busy from the start, where the primary never shows a faster best
             time to compare with.
+        min_slow_s: the slowdown must also have lasted this many seconds (on ``clock``) before
+            the fallback is built (default 1.0; doubled after each release, up to 32x).
+        drop_after: release the fallback after it has lost this many re-timing bursts in a row
+            while the primary is in use (default 3, i.e. ~700 runs after it was built; 0: never).
         clock: seconds counter (default :func:`time.perf_counter`); tests pass a fake one.
         cpu_clock: this process's CPU seconds (default :func:`time.process_time`).
 
     Attributes mirror the primary's (``input_names``, ``output_names``, ``num_threads``,
     ``path``...), so code written for an :class:`~posekit.inference.InferenceSession` keeps
     working. :attr:`active` says which session is in use, :attr:`switches` counts changes,
-    :attr:`runs` counts runs per session, :attr:`fallback_built` whether the fallback exists.
+    :attr:`runs` counts runs per session, :attr:`fallback_built` whether the fallback exists,
+    :attr:`builds` and :attr:`releases` how often it was built and released.
     Thread-safe.
 
     Raises:
@@ -114,6 +128,8 @@ class AdaptiveSession:
         margin: float = 0.85,
         warmup: int = 10,
         min_cpu_share: float = 0.8,
+        min_slow_s: float = 1.0,
+        drop_after: int = 3,
         clock: Callable[[], float] = time.perf_counter,
         cpu_clock: Callable[[], float] = time.process_time,
     ) -> None:
@@ -124,6 +140,7 @@ class AdaptiveSession:
             ("probe_every", probe_every, 1),
             ("probe_len", probe_len, 2),
             ("warmup", warmup, 0),
+            ("drop_after", drop_after, 0),
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise InputError(f"{name}={value!r} must be an integer >= {low}")
@@ -131,6 +148,8 @@ class AdaptiveSession:
             raise InputError(f"margin={margin} must be in (0, 1]")
         if not 0.0 <= float(min_cpu_share) <= 1.0:
             raise InputError(f"min_cpu_share={min_cpu_share} must be in [0, 1]")
+        if not 0.0 <= float(min_slow_s) < float("inf"):
+            raise InputError(f"min_slow_s={min_slow_s} must be a finite number of seconds >= 0")
         self.primary = primary
         self._make_fallback = make_fallback
         self.fallback: Any | None = None
@@ -141,6 +160,8 @@ class AdaptiveSession:
         self.probe_len = probe_len
         self.margin = float(margin)
         self.warmup = warmup
+        self.min_slow_s = float(min_slow_s)
+        self.drop_after = drop_after
         self._clock = clock
         self._cpu_clock = cpu_clock
         threads = getattr(primary, "num_threads", 1)
@@ -160,6 +181,13 @@ class AdaptiveSession:
         self._burst: list[float] = []
         self._early_armed = True
         self._slow_runs = 0
+        self._slow_since = 0.0  # clock time of the current slow streak's first window
+        self._build_armed = True  # False after a release, until the primary is fast again
+        self._useless = 0  # re-timing bursts in a row the fallback lost
+        self._release_pending = False
+        #: How many times the fallback was built / released.
+        self.builds = 0
+        self.releases = 0
         #: The session in use (a re-timing burst runs the other one).
         self.active: Which = "primary"
         #: How many times :attr:`active` changed.
@@ -179,6 +207,10 @@ class AdaptiveSession:
             out: list[NDArray[Any]] = sess.run_outputs(output_names, feeds)
             dt = self._clock() - t0
             self._record(which, dt, self._cpu_clock() - c0)
+            if self._release_pending:
+                self._release_pending = False
+                del sess  # the last reference to a released fallback: free it, then trim
+                _release_free_heap()
             return out
 
     def run(self, feeds: Mapping[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
@@ -260,9 +292,20 @@ class AdaptiveSession:
         # was busy from the start never shows the first sign).
         slow = med > self.slow_ratio * best or _median(self._shares) < self._min_cpu
         if self.fallback is None:
-            # slow for a whole further window (not a passing hiccup) before paying the memory
+            if not slow:
+                self._build_armed = True
+            # slow for a whole further window and min_slow_s (not a passing hiccup) before
+            # paying the memory
+            if slow and self._slow_runs == 0:
+                self._slow_since = self._clock()
             self._slow_runs = self._slow_runs + 1 if slow else 0
-            if not self._fallback_failed and self._slow_runs >= self.window:
+            wait = self.min_slow_s * 2 ** min(self.releases, 5)
+            if (
+                self._build_armed
+                and not self._fallback_failed
+                and self._slow_runs >= self.window
+                and self._clock() - self._slow_since >= wait
+            ):
                 self._build_fallback(med, best)
         elif self.active == "primary":
             if not slow:
@@ -279,7 +322,11 @@ class AdaptiveSession:
         if _median(burst) >= self.margin * _median(current):
             if self.active == "primary":  # the fallback did not help: re-time it less often
                 self._interval = min(2 * self._interval, 16 * self.probe_every)
+                self._useless += 1
+                if self.drop_after and self._useless >= self.drop_after:
+                    self._release_fallback()
             return
+        self._useless = 0
         new = self._other()
         logger.debug(
             "switching to the %s session (%.2f vs %.2f ms)",
@@ -294,6 +341,20 @@ class AdaptiveSession:
         self._interval = self.probe_every
         self._early_armed = True  # back on the primary: re-time at once if it turns out slow
 
+    def _release_fallback(self) -> None:
+        logger.info(
+            "the one-thread session lost %d re-timing bursts in a row: released it (built "
+            "again only after the two-thread session has been fast again)", self._useless,
+        )  # fmt: skip
+        self.fallback = None
+        self.releases += 1
+        self._release_pending = True  # freed by run_outputs once its last reference is gone
+        self._recent["fallback"].clear()
+        self._interval = self.probe_every
+        self._useless = 0
+        self._slow_runs = 0
+        self._build_armed = False
+
     def _build_fallback(self, med: float, best: float) -> None:
         t0 = time.perf_counter()
         try:
@@ -303,6 +364,7 @@ class AdaptiveSession:
                            "primary only", exc)  # fmt: skip
             self._fallback_failed = True
             return
+        self.builds += 1
         logger.info(
             "model runs slowed from %.2f to %.2f ms (other work on the cores?): built a "
             "one-thread session in %.0f ms and will use whichever is faster",
@@ -310,6 +372,13 @@ class AdaptiveSession:
         )  # fmt: skip
         self._since_probe = self._interval  # time the fallback right away
         self._early_armed = False  # that burst is this slowdown's re-time
+
+
+def _release_free_heap() -> None:
+    # a released session's weights go back to the OS (glibc keeps freed heap pages otherwise)
+    from posekit.inference import _release_free_heap as release
+
+    release()
 
 
 def _median(values: Sequence[float] | deque[float]) -> float:

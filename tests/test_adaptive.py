@@ -84,6 +84,10 @@ def drive(
             raise RuntimeError("no memory for a second session")
         return FakeRunner(clock, "fallback", lambda _: fallback_ms(frame[0]) / 1e3, lambda _: 1)
 
+    # The mechanisms below are tested one at a time: no minimum slowdown duration and no
+    # release unless a test asks for them (their own tests use the defaults).
+    kwargs.setdefault("min_slow_s", 0.0)
+    kwargs.setdefault("drop_after", 0)
     s = AdaptiveSession(primary, make, clock=clock, cpu_clock=clock.cpu_time, **kwargs)
     served: list[str] = []
     for i in range(runs):
@@ -194,6 +198,12 @@ def test_interface_mirrors_the_primary() -> None:
         ({"margin": 1.5}, "margin"),
         ({"min_cpu_share": -0.1}, "min_cpu_share"),
         ({"min_cpu_share": 1.1}, "min_cpu_share"),
+        ({"min_slow_s": -1.0}, "min_slow_s"),
+        ({"min_slow_s": float("nan")}, "min_slow_s"),
+        ({"min_slow_s": float("inf")}, "min_slow_s"),
+        ({"min_slow_s": 0.0, "drop_after": 0}, None),
+        ({"drop_after": -1}, "drop_after"),
+        ({"drop_after": 1.5}, "drop_after"),
     ],
 )
 def test_parameters(kwargs: dict[str, Any], error: str | None) -> None:
@@ -205,6 +215,74 @@ def test_parameters(kwargs: dict[str, Any], error: str | None) -> None:
     else:
         with pytest.raises(InputError, match=error):
             build()
+
+
+DEFAULTS = {"min_slow_s": 1.0, "drop_after": 3}  # the class defaults, passed explicitly
+
+
+@pytest.mark.parametrize(
+    ("busy_runs", "built_expected"),
+    [(100, False), (400, True)],  # 7 ms a run: 0.7 s and 2.8 s of slowdown
+)
+def test_a_slowdown_must_last_min_slow_s(busy_runs: int, built_expected: bool) -> None:
+    def primary(i: int) -> float:
+        return 7.0 if 100 <= i < 100 + busy_runs else 2.0
+
+    s, _, built = drive(primary, lambda i: 3.5, 1000, **DEFAULTS)
+    assert (built["n"] == 1) == built_expected
+    assert s.builds == built["n"]
+
+
+def test_a_useless_fallback_is_released_and_not_rebuilt_while_still_slow() -> None:
+    # slowed 2.4x for good from run 50 and one thread slower still (a slowdown one thread
+    # cannot fix): built once, released after 3 lost bursts, not rebuilt while still slow
+    s, served, built = drive(lambda i: 4.8 if i >= 50 else 2.0, lambda i: 6.0, 3000, **DEFAULTS)
+    assert built["n"] == 1 and s.builds == 1 and s.releases == 1
+    assert not s.fallback_built and s.active == "primary" and s.switches == 0
+    assert served[1500:] == ["primary"] * 1500
+
+
+def test_after_a_release_the_next_slowdown_must_last_twice_as_long() -> None:
+    # a noisy stretch (runs 50-599, one thread no faster) builds and releases the fallback;
+    # after a fast stretch, a real load (runs 1200-...) builds it again, after 2 s, not 1 s
+    def primary(i: int) -> float:
+        return 4.8 if 50 <= i < 600 else 8.0 if i >= 1200 else 2.0
+
+    def fallback(i: int) -> float:
+        return 6.0 if i < 600 else 3.5
+
+    s, served, built = drive(primary, fallback, 2000, **DEFAULTS)
+    assert built["n"] == 2 and s.releases == 1
+    first_fallback = 1200 + served[1200:].index("fallback")
+    assert 1200 + 2000 / 8.0 <= first_fallback <= 1200 + 2000 / 8.0 + 60  # 2 s at 8 ms a run
+    assert s.active == "fallback" and served[-200:].count("fallback") > 190
+
+
+def test_a_released_fallback_is_freed_before_the_heap_is_trimmed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import weakref
+
+    import posekit.adaptive as adaptive_mod
+
+    refs: list[weakref.ref[Any]] = []
+    alive_at_trim: list[bool] = []
+    monkeypatch.setattr(
+        adaptive_mod, "_release_free_heap", lambda: alive_at_trim.append(refs[0]() is not None)
+    )
+    clock = FakeClock()
+    n = [0]
+
+    def make() -> FakeRunner:
+        runner = FakeRunner(clock, "fallback", lambda _: 0.006)
+        refs.append(weakref.ref(runner))
+        return runner
+
+    primary = FakeRunner(clock, "primary", lambda _: 0.0048 if n[0] >= 50 else 0.002)
+    s = AdaptiveSession(primary, make, clock=clock, cpu_clock=clock.cpu_time)
+    for n[0] in range(3000):
+        s.run_outputs(["out"], {"in": 0})
+    assert s.releases == 1 and alive_at_trim == [False]
 
 
 # ----------------------------------------------------------------------------- real models
@@ -301,6 +379,7 @@ def test_switching_tracker_matches_a_fixed_one(installed: None) -> None:
         window=5,
         probe_every=3,
         probe_len=2,
+        min_slow_s=0.0,  # the fake slowdown lasts 0.4 s
         clock=clock,
         cpu_clock=lambda: 2 * clock.now,  # fake runs: both threads busy (no CPU signal)
     )
