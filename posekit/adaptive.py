@@ -64,6 +64,7 @@ from typing import Any, Literal
 from numpy.typing import NDArray
 
 from posekit.errors import InputError
+from posekit.inference import _release_free_heap  # a released session's heap back to the OS
 
 __all__ = ["AdaptiveSession"]
 
@@ -372,13 +373,6 @@ class AdaptiveSession:
         )  # fmt: skip
         self._since_probe = self._interval  # time the fallback right away
         self._early_armed = False  # that burst is this slowdown's re-time
-
-
-def _release_free_heap() -> None:
-    # a released session's weights go back to the OS (glibc keeps freed heap pages otherwise)
-    from posekit.inference import _release_free_heap as release
-
-    release()
 
 
 def _median(values: Sequence[float] | deque[float]) -> float:

@@ -49,6 +49,7 @@ from posekit.models.manifest import load_manifest
 from posekit.models.store import (
     atomic_writer,
     cache_dir,
+    read_json_record,
     read_sidecar,
 )
 
@@ -236,13 +237,7 @@ def _file_crc32(path: Path) -> str:
 
 
 def _read_meta(path: Path) -> RuntimeMeta | None:
-    try:
-        raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        if raw.get("format") != _META_FORMAT:
-            return None
-        return RuntimeMeta(**raw)
-    except (OSError, ValueError, TypeError):
-        return None
+    return read_json_record(path, _META_FORMAT, RuntimeMeta)
 
 
 def _cache_enabled() -> bool:

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from posekit.errors import ModelError
 
@@ -61,6 +61,7 @@ _PART_SUFFIX = ".part"
 _STALE_AGE_S = 6 * 3600.0
 _DEAD_WRITER_AGE_S = 60.0
 _SIDECAR_FORMAT = 1
+_R = TypeVar("_R")
 _CHUNK = 1 << 20
 STORAGE_ERRNOS = frozenset(
     e
@@ -307,16 +308,21 @@ def write_sidecar(sidecar: Sidecar) -> Path:
     return target
 
 
-def read_sidecar(name: str) -> Sidecar | None:
-    """The sidecar of ``name``, or ``None`` when it is missing or unreadable."""
-    path = sidecar_path(name)
+def read_json_record(path: Path, fmt: int, make: Callable[..., _R]) -> _R | None:
+    """``make(**fields)`` for the JSON object in ``path`` whose ``format`` field is ``fmt``;
+    ``None`` when the file is missing, unreadable, of another format or has other fields."""
     try:
         raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        if raw.get("format") != _SIDECAR_FORMAT:
+        if raw.get("format") != fmt:
             return None
-        return Sidecar(**raw)
+        return make(**raw)
     except (OSError, ValueError, TypeError):
         return None
+
+
+def read_sidecar(name: str) -> Sidecar | None:
+    """The sidecar of ``name``, or ``None`` when it is missing or unreadable."""
+    return read_json_record(sidecar_path(name), _SIDECAR_FORMAT, Sidecar)
 
 
 def is_installed(name: str) -> bool:
