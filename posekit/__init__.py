@@ -35,6 +35,7 @@ from posekit.errors import (
 )
 from posekit.pose import Landmark, Pose
 from posekit.roi import PersonBox, RotatedRect
+from posekit.sequence import PoseSequence
 from posekit.topology import (
     COCO17_FROM_BLAZEPOSE,
     COCO17_NAMES,
@@ -72,6 +73,7 @@ __all__ = [
     "PersonBox",
     "Pose",
     "PoseModel",
+    "PoseSequence",
     "PosekitError",
     "ProviderError",
     "RotatedRect",

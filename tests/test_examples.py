@@ -108,20 +108,21 @@ def test_train_yoga_classifier(tmp_path: Path) -> None:
 
 
 def test_sign_language_recorder(tmp_path: Path) -> None:
+    from posekit.sequence import PoseSequence
+
     out = tmp_path / "signs.npz"
     proc = example(
         "sign_language_recorder.py", str(VIDEO), str(out), "--max-frames", "8", cwd=tmp_path
     )
     assert "8 frames" in proc.stdout
-    with np.load(out) as data:
-        kp, mask, times = data["keypoints"], data["mask"], data["timestamps"]
-    assert kp.shape == (8, 543, 3) and mask.shape == (8, 543) and times.shape == (8,)
-    assert mask[:, :33].all()  # the body on every frame
-    pose = kp[:, :33]
-    shoulders = pose[:, [Kp.LEFT_SHOULDER, Kp.RIGHT_SHOULDER]]
+    seq = PoseSequence.from_npz(out)
+    assert seq.shape == (8, 1, 576, 3) and seq.timestamps is not None
+    assert list(seq.components) == ["body", "left_hand", "right_hand", "face", "body_world"]
+    assert seq.known[:, 0, seq.components["body"].slice].all()  # the body on every frame
+    shoulders = seq.component("body")[:, 0, [Kp.LEFT_SHOULDER, Kp.RIGHT_SHOULDER]].data
     # normalised: the mean shoulder midpoint at the origin, mean shoulder width 1
     assert np.abs(shoulders.mean(axis=1).mean(axis=0)).max() < 1e-4
     assert np.linalg.norm(shoulders[:, 0] - shoulders[:, 1], axis=1).mean() == pytest.approx(
         1, rel=1e-4
     )
-    assert (kp[~mask] == 0).all()
+    assert (seq.data.data[~seq.known] == 0).all()

@@ -57,7 +57,6 @@ from posekit.analyzers.geometry import (
     ANGLES,
     AngleAnalyzer,
     JointTriple,
-    PoseSequence,
     angle,
     angles,
     hip_height,
@@ -88,20 +87,16 @@ from posekit.analyzers.handoff import (
     transform_rect,
 )
 from posekit.analyzers.holistic import (
-    HOLISTIC_SLICES,
     Holistic,
     HolisticAnalyzer,
     HolisticResult,
-    normalize_sequence,
     roi_tracking_ok,
-    stack_sequence,
 )
 from posekit.analyzers.pipeline import AnalyzedFrame, Pipeline, ResultFrame
 
 __all__ = [
     "ANGLES",
     "ANGLE_NAMES",
-    "HOLISTIC_SLICES",
     "SIGNAL_NAMES",
     "AnalyzedFrame",
     "Analyzer",
@@ -133,7 +128,6 @@ __all__ = [
     "PoseClassifier",
     "PoseClassifierAnalyzer",
     "PoseFrame",
-    "PoseSequence",
     "PushUpCounter",
     "Rep",
     "RepCount",
@@ -152,7 +146,6 @@ __all__ = [
     "hip_height",
     "joint_angle",
     "normalize_body",
-    "normalize_sequence",
     "pose_angles",
     "pose_embedding",
     "project",
@@ -160,7 +153,6 @@ __all__ = [
     "rotate_yaw",
     "segment_lengths",
     "stack_poses",
-    "stack_sequence",
     "synthetic_view",
     "torso_size",
     "transform_rect",

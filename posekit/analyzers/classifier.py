@@ -58,6 +58,7 @@ import numpy.typing as npt
 from posekit.analyzers.base import Analyzer, PoseFrame
 from posekit.errors import InputError
 from posekit.pose import Pose
+from posekit.sequence import PoseSequence
 from posekit.topology import FLIP_PERMUTATION, NUM_KEYPOINTS, Keypoint
 
 if TYPE_CHECKING:
@@ -330,8 +331,14 @@ def extract_folder_samples(
     finally:
         if own:
             tracker.close()
+    # Independent images of different sizes: not one sequence (whose pixels share a frame).
     landmarks = np.stack(rows) if rows else np.empty((0, NUM_KEYPOINTS, 3), np.float32)
     return FolderSamples(landmarks, tuple(labels), tuple(names), tuple(missing))
+
+
+def _training_landmarks(seq: PoseSequence, person: int = 0) -> F32Array:
+    """``(F, 33, 3)`` float32 ``[x, y, z]`` pixels of one person's body in a sequence."""
+    return np.ascontiguousarray(seq.component("body").data[:, person], dtype=np.float32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,8 +464,66 @@ class PoseClassifier:
                     f"training sample for {label!r} is {type(pose).__name__}, not a Pose: "
                     "skip frames whose pose is None"
                 )
-        lm = np.stack([p.xyz for _, p in pairs])
+        lm = np.stack([p.xyz for _, p in pairs])  # poses of any images (sizes may differ)
         return cls(lm, [label for label, _ in pairs], **params)
+
+    @classmethod
+    def from_sequence(
+        cls,
+        sequence: PoseSequence,
+        labels: str | Sequence[str],
+        *,
+        person: int = 0,
+        **params: Any,
+    ) -> PoseClassifier:
+        """Train from the frames of a recorded :class:`~posekit.sequence.PoseSequence`.
+
+        ``labels``: one class for every frame, or one per frame. Frames where some body point
+        of ``person`` is unknown (no pose, masked points) are skipped and listed in
+        :attr:`skipped` as ``"frame_<index>"``; samples are named ``frame_<index>``.
+
+        Raises:
+            InputError: not a sequence, no ``body`` component, a label count that is not the
+                frame count, or no frame with a whole body.
+
+        Example:
+            >>> import numpy as np
+            >>> rng = np.random.default_rng(2)
+            >>> poses = [Pose(rng.uniform(0, 99, (33, 2)), np.zeros(33), np.ones(33),
+            ...               np.ones(33), score=1.0) for _ in range(2)]
+            >>> seq = PoseSequence.from_results([poses[0], None, poses[1]])
+            >>> clf = PoseClassifier.from_sequence(seq, ["a", "a", "b"])
+            >>> clf.names, clf.skipped, clf.classify(poses[1]).label
+            (('frame_0', 'frame_2'), ('frame_1',), 'b')
+        """
+        if not isinstance(sequence, PoseSequence):
+            raise InputError(
+                f"from_sequence needs a PoseSequence, got {type(sequence).__name__}: build one "
+                "with PoseSequence.from_results(...)"
+            )
+        names = [labels] * len(sequence) if isinstance(labels, str) else list(labels)
+        if len(names) != len(sequence):
+            raise InputError(
+                f"got {len(names)} labels for {len(sequence)} frames: pass one label per frame "
+                "(or one label for all)"
+            )
+        whole = sequence.select("body").select_people(person).known[:, 0].all(axis=1)
+        kept = np.flatnonzero(whole)
+        if kept.size == 0:
+            raise InputError(
+                "no frame of the sequence has a whole body to train on: record frames with a pose"
+            )
+        lm = _training_landmarks(sequence[kept], person)
+        clf = cls(
+            lm,
+            [names[i] for i in kept],
+            [f"frame_{i}" for i in kept],
+            **params,
+        )
+        clf.skipped = tuple(f"frame_{i}" for i in np.flatnonzero(~whole))
+        if clf.skipped:
+            logger.info("from_sequence: skipped %d frames without a whole body", len(clf.skipped))
+        return clf
 
     @classmethod
     def from_image_folder(
