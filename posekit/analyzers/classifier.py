@@ -46,6 +46,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import numbers
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -656,14 +657,23 @@ class PoseClassifier:
                 f"{source}: a classifier needs a 'params' object and a non-empty 'samples' "
                 "list; re-save it with PoseClassifier.save()"
             )
+        for i, s in enumerate(samples):
+            if not isinstance(s, Mapping) or not isinstance(s.get("label"), str):
+                raise InputError(
+                    f"{source}: sample {i} needs a string 'label' and 'landmarks' "
+                    "(33 x [x, y, z]); re-save the classifier with PoseClassifier.save()"
+                )
+            if not isinstance(s.get("name", ""), str):
+                raise InputError(f"{source}: sample {i}: 'name' must be a string")
         try:
             lm = np.array([s["landmarks"] for s in samples], dtype=np.float32)
-            labels = [str(s["label"]) for s in samples]
-            names = [str(s.get("name", f"sample_{i}")) for i, s in enumerate(samples)]
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(
-                f"{source}: every sample needs 'label' and 'landmarks' (33 x [x, y, z]): {exc}"
+                f"{source}: every sample needs 'label' and 'landmarks' (33 x [x, y, z] numbers): "
+                f"{exc}"
             ) from exc
+        labels = [s["label"] for s in samples]
+        names = [s.get("name", f"sample_{i}") for i, s in enumerate(samples)]
         return cls(lm, labels, names, **_params_from(params, source))
 
     def save(self, path: str | Path) -> Path:
@@ -709,12 +719,22 @@ class PoseClassifier:
             raise InputError(f"classifier file {src} does not exist: train and save one first")
         suffix = src.suffix.lower()
         if suffix == ".json":
-            try:
-                doc = json.loads(src.read_text(encoding="utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            size = src.stat().st_size
+            if size > MAX_FILE_BYTES:
                 raise InputError(
-                    f"{src} is not valid JSON ({exc}): it is not a saved posekit classifier"
+                    f"{src} is {size:,} bytes, more than a classifier file may be "
+                    f"({MAX_FILE_BYTES:,} bytes): it is not a saved posekit classifier, or save "
+                    "a large one as .npz"
+                )
+            try:
+                text = src.read_bytes().decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{src} is not UTF-8 text ({exc}): it is not a saved posekit classifier"
                 ) from exc
+            from posekit.schema import parse_json
+
+            doc = parse_json(text, str(src), what="a saved posekit classifier")
             return cls.from_dict(doc, source=str(src))
         if suffix == ".npz":
             return cls._load_npz(src)
@@ -722,6 +742,7 @@ class PoseClassifier:
 
     @classmethod
     def _load_npz(cls, src: Path) -> PoseClassifier:
+        _check_npz(src)
         try:
             with np.load(src, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
@@ -747,6 +768,19 @@ class PoseClassifier:
         names = arrays.get("names")
         if labels.dtype.kind != "U" or (names is not None and names.dtype.kind != "U"):
             raise InputError(f"{src}: 'labels' and 'names' must be string arrays")
+        if labels.ndim != 1 or (names is not None and names.ndim != 1):
+            raise InputError(f"{src}: 'labels' and 'names' must be 1-D (one per sample)")
+        for key in ("landmarks", "axis_weights"):
+            if arrays[key].dtype.kind not in "fiu":
+                raise InputError(
+                    f"{src}: {key!r} must be a numeric array, got dtype {arrays[key].dtype}; "
+                    "re-save the classifier with save()"
+                )
+        if arrays["axis_weights"].shape != (3,):
+            raise InputError(
+                f"{src}: 'axis_weights' must hold 3 numbers, got shape "
+                f"{arrays['axis_weights'].shape}"
+            )
         return cls(
             arrays["landmarks"],
             labels.tolist(),
@@ -755,6 +789,63 @@ class PoseClassifier:
             top_n_by_mean_distance=int(top_n[1]),
             axis_weights=arrays["axis_weights"].tolist(),
         )
+
+
+MAX_FILE_BYTES: Final = 512 * 2**20
+"""Largest classifier file :meth:`PoseClassifier.load` reads: the declared (uncompressed) size of
+all arrays of a ``.npz``, or a ``.json`` file's size (512 MiB: over a million training samples as
+``.npz``). Checked from the zip and ``.npy`` headers before anything is decompressed, so a
+file whose arrays would decompress to gigabytes is refused with an error instead of filling the
+memory."""
+
+_MAX_NPZ_MEMBERS: Final = 64
+
+
+def _check_npz(src: Path) -> None:
+    """Refuse a ``.npz`` whose declared contents exceed :data:`MAX_FILE_BYTES` (zip member sizes
+    and ``.npy`` header shapes), before numpy decompresses or allocates anything."""
+
+    def refuse(why: str) -> InputError:
+        return InputError(
+            f"{src}: {why}; a posekit classifier holds at most {MAX_FILE_BYTES:,} bytes of "
+            "arrays: it is not a saved posekit classifier (or a damaged one)"
+        )
+
+    try:
+        with zipfile.ZipFile(src) as zf:
+            infos = zf.infolist()
+            if len(infos) > _MAX_NPZ_MEMBERS:
+                raise refuse(f"{len(infos)} members")
+            total = sum(i.file_size for i in infos)
+            if total > MAX_FILE_BYTES:
+                raise refuse(f"its members would decompress to {total:,} bytes")
+            for info in infos:
+                with zf.open(info) as fh:
+                    version = np.lib.format.read_magic(fh)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+                    else:
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+                declared = math.prod(shape) * dtype.itemsize
+                if declared > MAX_FILE_BYTES or declared > info.file_size:
+                    raise refuse(
+                        f"array {info.filename!r} declares shape {shape} of {dtype} "
+                        f"({declared:,} bytes) in a member of {info.file_size:,} bytes"
+                    )
+    except InputError:
+        raise
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        RuntimeError,  # an encrypted member
+        zipfile.BadZipFile,
+        NotImplementedError,  # an unsupported compression method
+    ) as exc:
+        raise InputError(
+            f"{src} is not a readable .npz ({type(exc).__name__}: {exc}): it is not a saved "
+            "posekit classifier"
+        ) from exc
 
 
 def _check_header(fmt: object, version: object, source: str) -> None:
@@ -775,6 +866,16 @@ def _params_from(params: Mapping[str, Any], source: str) -> dict[str, Any]:
     unknown = set(params) - known
     if unknown:
         raise InputError(f"{source}: unknown classifier params {sorted(unknown)}")
+    weights = params.get("axis_weights", DEFAULT_AXIS_WEIGHTS)
+    if (
+        not isinstance(weights, (list, tuple))
+        or len(weights) != 3
+        or not all(isinstance(w, numbers.Real) and not isinstance(w, bool) for w in weights)
+    ):
+        raise InputError(
+            f"{source}: params.axis_weights must be a list of 3 numbers (x, y, z), got "
+            f"{weights!r:.80}; re-save the classifier with PoseClassifier.save()"
+        )
     return dict(params)
 
 

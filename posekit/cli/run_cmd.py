@@ -100,7 +100,10 @@ def parse_source(text: str) -> int | str:
         >>> parse_source("0"), parse_source("clip.mp4")
         (0, 'clip.mp4')
     """
-    return int(text) if text.strip().isdigit() else text
+    digits = text.strip()
+    digits = digits[1:] if digits.startswith("-") else digits
+    # ASCII only ("²".isdigit() is True, int("²") fails); "-1" is a (refused) camera index
+    return int(text) if digits.isascii() and digits.isdigit() else text
 
 
 def source_stem(source: int | str) -> str:
@@ -564,6 +567,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _thread_count(text: str) -> int:
+    from posekit.inference import max_num_threads
+
+    value = _positive_int(text)
+    if value > max_num_threads():
+        raise argparse.ArgumentTypeError(
+            f"at most {max_num_threads()} threads on this machine ({os.cpu_count() or 1} CPUs), "
+            f"got {value}; these models gain nothing beyond 2"
+        )
+    return value
+
+
 def _probability(text: str) -> float:
     try:
         value = float(text)
@@ -596,7 +611,7 @@ def add_tracker_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--threads",
-        type=_positive_int,
+        type=_thread_count,
         metavar="N",
         default=None,
         help="onnxruntime threads per model (default: posekit's default; with --jobs, "
