@@ -80,6 +80,7 @@ __all__ = [
     "PoseClassifier",
     "PoseClassifierAnalyzer",
     "extract_folder_samples",
+    "file_sha256",
     "mirror_landmarks",
     "pose_embedding",
 ]
@@ -356,6 +357,9 @@ class PoseClassifier:
         landmarks: ``(N, 33, 3)`` training landmarks ``[x, y, z]`` in pixels (``Pose.xyz``).
         labels: the class of each sample.
         names: optional sample names (file names), kept in saved models.
+        sha256: optional fingerprint of each sample's image file (hex sha256, ``""`` where
+            unknown; :func:`file_sha256`), kept in saved models: ``posekit yoga predict``
+            tells images of the training set apart from unseen ones with it.
         top_n_by_max_distance: first-stage neighbours (30).
         top_n_by_mean_distance: second-stage neighbours = voters. ``None`` (default): the
             reference's 10, lowered to the smallest class size when a class has fewer samples.
@@ -391,6 +395,7 @@ class PoseClassifier:
         top_n_by_max_distance: int = 30,
         top_n_by_mean_distance: int | None = None,
         axis_weights: Sequence[float] = DEFAULT_AXIS_WEIGHTS,
+        sha256: Sequence[str] | None = None,
     ) -> None:
         lm = _as_landmarks(landmarks)
         if lm.ndim != 3:
@@ -406,6 +411,13 @@ class PoseClassifier:
         names = tuple(str(s) for s in names)
         if len(names) != len(lm):
             raise InputError(f"got {len(names)} names for {len(lm)} samples: pass one per sample")
+        digests = ("",) * len(lm) if sha256 is None else tuple(str(h).lower() for h in sha256)
+        if len(digests) != len(lm) or not all(_is_digest(h) for h in digests):
+            raise InputError(
+                f"sha256 must hold one hex sha256 (or '') per sample, got {len(digests)} values "
+                f"for {len(lm)} samples"
+            )
+        self._sha256 = digests
         auto_voters = top_n_by_mean_distance is None
         if top_n_by_mean_distance is None:
             counts: dict[str, int] = {}
@@ -543,6 +555,7 @@ class PoseClassifier:
                 f"no pose was found in any image under {folder} ({len(found.missing)} images "
                 "tried): check the images show one whole person"
             )
+        params.setdefault("sha256", [file_sha256(Path(folder) / n) for n in found.names])
         clf = cls(found.landmarks, found.labels, found.names, **params)
         clf.skipped = found.missing
         return clf
@@ -565,6 +578,12 @@ class PoseClassifier:
     def names(self) -> tuple[str, ...]:
         """The name of each training sample."""
         return self._names
+
+    @property
+    def sha256(self) -> tuple[str, ...]:
+        """The sha256 of each sample's image file (``""`` where unknown, e.g. a classifier
+        saved by an older posekit)."""
+        return self._sha256
 
     @property
     def landmarks(self) -> F32Array:
@@ -639,8 +658,10 @@ class PoseClassifier:
                 "axis_weights": list(p.axis_weights),
             },
             "samples": [
-                {"name": n, "label": lab, "landmarks": lm.tolist()}
-                for n, lab, lm in zip(self._names, self._labels, self._landmarks, strict=True)
+                {"name": n, "label": lab, "landmarks": lm.tolist(), "sha256": h}
+                for n, lab, lm, h in zip(
+                    self._names, self._labels, self._landmarks, self._sha256, strict=True
+                )
             ],
         }
 
@@ -667,14 +688,15 @@ class PoseClassifier:
                 raise InputError(f"{source}: sample {i}: 'name' must be a string")
         try:
             lm = np.array([s["landmarks"] for s in samples], dtype=np.float32)
-        except (KeyError, TypeError, ValueError) as exc:
+            labels = [str(s["label"]) for s in samples]
+            names = [str(s.get("name", f"sample_{i}")) for i, s in enumerate(samples)]
+            digests = [str(s.get("sha256") or "") for s in samples]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(
                 f"{source}: every sample needs 'label' and 'landmarks' (33 x [x, y, z] numbers): "
                 f"{exc}"
             ) from exc
-        labels = [s["label"] for s in samples]
-        names = [s.get("name", f"sample_{i}") for i, s in enumerate(samples)]
-        return cls(lm, labels, names, **_params_from(params, source))
+        return cls(lm, labels, names, sha256=digests, **_params_from(params, source))
 
     def save(self, path: str | Path) -> Path:
         """Write the classifier to ``path``: ``.json`` (text) or ``.npz`` (numpy, no pickle).
@@ -697,6 +719,7 @@ class PoseClassifier:
                     landmarks=self._landmarks,
                     labels=np.array(self._labels, dtype=np.str_),
                     names=np.array(self._names, dtype=np.str_),
+                    sha256=np.array(self._sha256, dtype="<U64"),
                     top_n=np.array([p.top_n_by_max_distance, p.top_n_by_mean_distance], np.int64),
                     axis_weights=np.array(p.axis_weights, np.float64),
                 )
@@ -781,10 +804,14 @@ class PoseClassifier:
                 f"{src}: 'axis_weights' must hold 3 numbers, got shape "
                 f"{arrays['axis_weights'].shape}"
             )
+        digests = arrays.get("sha256")  # absent in files of older posekit versions
+        if digests is not None and (digests.dtype.kind != "U" or digests.ndim != 1):
+            raise InputError(f"{src}: 'sha256' must be a string array")
         return cls(
             arrays["landmarks"],
             labels.tolist(),
             None if names is None else names.tolist(),
+            sha256=None if digests is None else digests.tolist(),
             top_n_by_max_distance=int(top_n[0]),
             top_n_by_mean_distance=int(top_n[1]),
             axis_weights=arrays["axis_weights"].tolist(),
@@ -846,6 +873,33 @@ def _check_npz(src: Path) -> None:
             f"{src} is not a readable .npz ({type(exc).__name__}: {exc}): it is not a saved "
             "posekit classifier"
         ) from exc
+
+
+def file_sha256(path: str | Path) -> str:
+    """The hex sha256 of a file's bytes (``""`` when it cannot be read): the fingerprint a
+    classifier keeps of each training image.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.NamedTemporaryFile(delete=False) as fh:
+        ...     _ = fh.write(b"abc")
+        >>> file_sha256(fh.name)[:12], file_sha256("/no/such/file")
+        ('ba7816bf8f01', '')
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    try:
+        with Path(path).open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return ""
+    return digest.hexdigest()
+
+
+def _is_digest(text: str) -> bool:
+    return text == "" or (len(text) == 64 and all(c in "0123456789abcdef" for c in text))
 
 
 def _check_header(fmt: object, version: object, source: str) -> None:

@@ -350,7 +350,7 @@ def build_overlay(options: RunOptions, counter_name: str | None = None) -> Annot
         if counter_name is not None:
             reps = result.results.get(counter_name)
             if reps is not None:
-                out.append(f"{counter_name}: {reps.count}  ({reps.phase.value})")
+                out.append(f"{counter_name}: {reps.count}  {reps.phase_text}")
         return out
 
     parts.append(TextPanel(lines, corner="top-left"))
@@ -488,10 +488,9 @@ _QUEUE: Any = None
 def _worker_init(queue: Any, verbose: bool) -> None:
     global _QUEUE
     _QUEUE = queue
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    from posekit.cli import setup_logging
+
+    setup_logging("posekit", int(verbose))
 
 
 def _worker(index: int, job: RunJob, options: RunOptions) -> RunSummary:
@@ -614,8 +613,7 @@ def add_tracker_options(p: argparse.ArgumentParser) -> None:
         type=_thread_count,
         metavar="N",
         default=None,
-        help="onnxruntime threads per model (default: posekit's default; with --jobs, "
-        "CPU count / jobs)",
+        help="onnxruntime threads per model (default: posekit's default)",
     )
     g.add_argument(
         "--min-detection-confidence",
@@ -708,7 +706,8 @@ def register(subparsers: Any) -> None:
         type=_positive_int,
         metavar="N",
         default=None,
-        help="inputs processed at once (default: min(inputs, CPU count))",
+        help="inputs processed at once (default: min(inputs, CPU count)); each gets CPU "
+        "count / jobs onnxruntime threads unless --threads is given",
     )
     run_g.add_argument(
         "--max-frames", type=_positive_int, metavar="N", default=None, help="stop after N frames"
@@ -792,11 +791,17 @@ def run(args: argparse.Namespace) -> int:
         )
         for s in sources
     ]
+    from posekit.cli import image_file
     from posekit.sinks import check_writable
 
     for job in jobs:  # fail before any work on a bad input or output path
         if isinstance(job.source, str) and "://" not in job.source:
             _check_video_path(job.source)
+        if options.count and image_file(job.source):
+            raise InputError(
+                f"{job.source} is a still image: --count needs a video file or a camera index "
+                "(without --count, posekit run tracks the pose in a photo as one frame)"
+            )
         for path, what in ((job.output, "--output"), (job.jsonl, "--jsonl"), (job.csv, "--csv")):
             if path is not None:
                 check_writable(path, what)
