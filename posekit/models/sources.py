@@ -680,11 +680,11 @@ class Fetcher:
             try:
                 sha, origin = attempt()
             except _Skip as exc:
-                attempts.append(SourceAttempt(label, False, str(exc)))
+                attempts.append(SourceAttempt(label, False, _one_line(exc)))
                 continue
             except _Mismatch as exc:
                 mismatches += 1
-                attempts.append(SourceAttempt(label, False, str(exc)))
+                attempts.append(SourceAttempt(label, False, _one_line(exc)))
                 self.progress.message(f"{label}: {exc}; trying the next source")
                 continue
             attempts.append(SourceAttempt(label, True, "ok"))
@@ -699,6 +699,11 @@ class Fetcher:
         if mismatches:
             raise ChecksumSourcesError(message, attempts)
         raise SourcesExhaustedError(message, attempts)
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's text on one line (tarfile, for one, reports on several)."""
+    return " ".join(str(exc).split())
 
 
 def _disabled(route: str) -> tuple[str, str]:
