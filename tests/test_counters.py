@@ -219,15 +219,16 @@ def test_jumping_jacks_rest_low_and_ignore_arm_jitter() -> None:
 
 
 def test_non_increasing_timestamps_raise_and_leave_the_counter_untouched() -> None:
-    c = squat_counter()
-    c.feed(170.0, 0.0)
-    c.feed(170.0, 0.5)
-    before = (c.count, c._phase)
+    c, twin = squat_counter(), squat_counter()  # the twin never sees the refused calls
+    for counter in (c, twin):
+        counter.feed(170.0, 0.0)
+        counter.feed(170.0, 0.5)
     for bad in (0.5, 0.1, math.nan):
         with pytest.raises(TimestampError):
             c.feed(100.0, bad)
-    assert (c.count, c._phase) == before
-    c.feed(170.0, 0.6)  # and it goes on
+    for t, v in ((0.6, 170.0), (0.7, 100.0), (0.8, 100.0)):  # and it goes on, as the twin does
+        got, want = c.feed(v, t), twin.feed(v, t)
+        assert (got.count, got.phase, got.value) == (want.count, want.phase, want.value)
 
 
 def test_reset_forgets_everything() -> None:
