@@ -135,16 +135,17 @@ def check_outputs(
         ...
         posekit.errors.InputError: --jsonl x.txt and --csv ./x.txt are the same file: give each output its own path
     """  # noqa: E501
-    given = [(what, Path(p)) for what, p in outputs if p is not None]
+    given = [(what, os.fspath(p)) for what, p in outputs if p is not None]
     if not given:
         return
     keys: list[tuple[object, ...]] = []
-    existing: dict[tuple[int, int], tuple[str, Path]] = {}
-    for what, path in given:
+    existing: dict[tuple[int, int], tuple[str, str]] = {}
+    for what, text in given:
+        path = Path(text)
         st = _stat(path)
         if st is not None and stat.S_ISREG(st.st_mode):
             keys.append(("inode", st.st_dev, st.st_ino))
-            existing[(st.st_dev, st.st_ino)] = (what, path)
+            existing[(st.st_dev, st.st_ino)] = (what, text)
         else:
             keys.append(("path", _resolved(path)))
     for i, key in enumerate(keys):
@@ -166,7 +167,7 @@ def check_outputs(
             hit = existing.get((st.st_dev, st.st_ino))
             if hit is not None:
                 what, out = hit
-                how = "" if _resolved(out) == _resolved(path) else " (through a link)"
+                how = "" if _resolved(Path(out)) == _resolved(path) else " (through a link)"
                 raise InputError(
                     f"{what} {out} is the same file as the input {path}{how}: writing it would "
                     "destroy the input; choose another output path"

@@ -171,10 +171,10 @@ def fit(args: argparse.Namespace) -> int:
     from posekit.sinks import check_writable
     from posekit.tracker import Tracker
 
+    check_outputs([args.folder], [("--out", args.out)], folder_suffixes=IMAGE_EXTENSIONS)
     out = check_writable(args.out, "--out")
     if out.suffix.lower() not in (".npz", ".json"):
         raise InputError(f"--out {out}: use a .npz or .json file name")
-    check_outputs([args.folder], [("--out", out)], folder_suffixes=IMAGE_EXTENSIONS)
     options = options_from_args(args)
     ensure_models(options, progress=True)
     with Tracker(
