@@ -39,6 +39,7 @@ import contextlib
 import csv
 import dataclasses
 import enum
+import errno
 import functools
 import json
 import logging
@@ -431,9 +432,10 @@ class JsonlSink(_AtomicSink):
         self.schema_path: Path | None = None
         if schema:
             target = schema_path_for(self.path)
-            check_writable(target, "the JSON schema")
+            what_schema = f"{what}'s schema file"
+            check_writable(target, what_schema)
             text = json.dumps(frame_json_schema(), indent=1) + "\n"
-            self._pending.append(write_atomic(target, "the JSON schema", _text_writer(text)))
+            self._pending.append(write_atomic(target, what_schema, _text_writer(text)))
             self.schema_path = target
         try:
             main, self._file = _open_text(self.path, what)
@@ -811,6 +813,9 @@ class VideoSink(_AtomicSink):
         if not writer.isOpened():
             writer.release()
             pending.discard()
+            if _free_bytes(pending.target) < 1 << 20:  # not the codec: the disk is full
+                full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                raise output_error(self.what, self.path, full)
             raise InputError(
                 f"OpenCV cannot write {self.path} with codec {self.codec!r}: pick another "
                 "extension (.mp4 or .avi) or a writable folder"
@@ -849,6 +854,15 @@ class VideoSink(_AtomicSink):
             raise output_error(
                 self.what, self.path, problem, "is the disk full? free space or write elsewhere"
             )
+
+
+def _free_bytes(path: Path) -> int:
+    """Bytes free for unprivileged writes on the file system of ``path``'s folder."""
+    try:
+        st = os.statvfs(path.parent if str(path.parent) else ".")
+    except (OSError, AttributeError):  # AttributeError: no statvfs (Windows)
+        return 1 << 62
+    return st.f_bavail * st.f_frsize
 
 
 def _check_video(path: Path, frames: int) -> str | None:

@@ -336,7 +336,7 @@ def full_disk(workdir: Path) -> Iterator[Path]:
     if proc.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here (needs root): {proc.stderr.strip()}")
     try:
-        for name in ("old.txt", "old.avi", "old.png", "old.npz"):
+        for name in ("old.txt", "old.avi", "old.mp4", "old.png", "old.npz"):
             (mount / name).write_text("what was there before\n")
         _fill(mount)
         yield mount
@@ -346,10 +346,12 @@ def full_disk(workdir: Path) -> Iterator[Path]:
 
 FULL: list[tuple[str, list[str]]] = [
     ("run --output", ["posekit", "run", "in.avi", "-o", "{out}.avi"]),
+    ("run --output mp4", ["posekit", "run", "in.avi", "-o", "{out}.mp4"]),
     ("run --jsonl", ["posekit", "run", "in.avi", "--jsonl", "{out}.txt"]),
     ("run --csv", ["posekit", "run", "in.avi", "--csv", "{out}.txt"]),
     ("run --jobs", ["posekit", "run", "in.avi", "b.avi", "--jobs", "2", "--csv", "{out}.txt"]),
     ("squats --output", ["posekit-squats", "in.avi", "--no-show", "-o", "{out}.avi"]),
+    ("squats --output mp4", ["posekit-squats", "in.avi", "--no-show", "-o", "{out}.mp4"]),
     ("squats --json", ["posekit-squats", "in.avi", "--no-show", "--json", "{out}.txt"]),
     ("squats --plot", ["posekit-squats", "in.avi", "--no-show", "--plot", "{out}.png"]),
     (
@@ -404,7 +406,7 @@ def test_yoga_fit_on_a_full_disk(
     assert "--out" in line and "was not written" in line
     assert (full_disk / "old.npz").read_text() == "what was there before\n"
     assert sorted(p.name for p in full_disk.iterdir()) == [
-        "filler", "old.avi", "old.npz", "old.png", "old.txt"
+        "filler", "old.avi", "old.mp4", "old.npz", "old.png", "old.txt"
     ]  # fmt: skip
 
 
