@@ -487,8 +487,7 @@ def run(args: argparse.Namespace) -> int:
             if video is not None:
                 for path in video.commit():
                     written.append(
-                        f"annotated video {path} ({video.frames} frames, "
-                        f"{codec_name(video.codec)})"
+                        f"annotated video {path} ({video.frames} frames, {codec_name(video.codec)})"
                     )
             for out, label in zip(pending, _labels(args), strict=True):
                 written.append(f"{label} {out.commit()}")

@@ -594,9 +594,9 @@ def run_job(
             {"depth": r.depth, "duration": r.duration, "bottom": r.bottom}
             for r in counter.reps  # type: ignore[attr-defined]
         )
-    done = {str(p) for p in written}
+    done = set(written)
     outputs_written = tuple(
-        str(p) for p in (job.output, job.jsonl, job.csv) if p is not None and str(p) in done
+        p for p in (job.output, job.jsonl, job.csv) if p is not None and Path(p) in done
     )
     return RunSummary(
         source=name,
