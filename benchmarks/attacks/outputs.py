@@ -421,7 +421,7 @@ ATTACKS += [
 # ----------------------------------------------------------------------------- 12 interrupt
 def _ctrl_c(argv: list[str], cwd: Path, timeout: float = 150.0) -> subprocess.CompletedProcess[str]:
     """Start a console command in its own process group and send SIGINT to the group (what a
-    terminal's Ctrl-C does) once it reports 10 % progress."""
+    terminal's Ctrl-C does) at its first progress line (10 % or a little more)."""
     module = {"posekit": "posekit", "posekit-squats": "posekit_apps.squats"}[argv[0]]
     proc = subprocess.Popen(
         [sys.executable, "-m", module, *argv[1:]],
@@ -437,7 +437,7 @@ def _ctrl_c(argv: list[str], cwd: Path, timeout: float = 150.0) -> subprocess.Co
     deadline = time.monotonic() + timeout
     for line in proc.stderr:
         seen.append(line)
-        if "(10 %)" in line:
+        if " %) " in line:  # the first progress line (10 % or a little more)
             os.killpg(proc.pid, signal.SIGINT)
             break
         assert time.monotonic() < deadline, "no progress"
