@@ -50,4 +50,10 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except posekit.PosekitError as exc:  # a missing file or folder, no camera: one line, exit 2
+        print(f"train_yoga_classifier: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -11,6 +11,9 @@ Example:
     >>> import posekit
     >>> posekit.Keypoint.LEFT_KNEE.value
     25
+    >>> from importlib.metadata import version
+    >>> posekit.__version__ == version("posekit")
+    True
     >>> with posekit.Tracker() as tracker:  # doctest: +SKIP
     ...     for frame in tracker.stream(0):  # camera 0, a video path, or any iterable of frames
     ...         if frame.pose is not None:
@@ -35,6 +38,7 @@ from posekit.errors import (
 )
 from posekit.pose import Landmark, Pose
 from posekit.roi import PersonBox, RotatedRect
+from posekit.sequence import PoseSequence
 from posekit.topology import (
     COCO17_FROM_BLAZEPOSE,
     COCO17_NAMES,
@@ -50,7 +54,20 @@ from posekit.tracker import AccuracyPolicy, FrameResult, Timings, Tracker, Track
 if TYPE_CHECKING:
     from posekit.schema import PoseModel, pose_json_schema
 
-__version__ = "0.1.0"
+
+def _package_version() -> str:
+    """The installed distribution's version (the one in pyproject.toml); ``0+unknown`` when
+    posekit runs from a source tree that was never installed."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("posekit")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+__version__: str = _package_version()
+"""posekit's version, read from the package metadata (``pip show posekit``)."""
 
 __all__ = [
     "COCO17_FROM_BLAZEPOSE",
@@ -72,6 +89,7 @@ __all__ = [
     "PersonBox",
     "Pose",
     "PoseModel",
+    "PoseSequence",
     "PosekitError",
     "ProviderError",
     "RotatedRect",

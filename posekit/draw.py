@@ -11,6 +11,9 @@ Every annotator draws **in place** on a ``uint8 (H, W, 3)`` BGR frame and return
   landmarks from :mod:`posekit.analyzers.holistic`;
 * :class:`TextPanel`: lines of text on a darkened panel in a corner.
 
+Text is readable on any background: every annotator that writes text draws it on a darkened
+backing box (:func:`put_label`, also for custom overlays; :class:`TextPanel` darkens its panel).
+
 ``annotator.annotate(frame, item)`` draws one item (a pose, a ROI, lines...); ``None`` draws
 nothing. ``annotator(frame, result)`` picks its item out of a tracker / pipeline result
 (:meth:`Annotator.select`) and draws it, so annotators compose: ``a + b`` or
@@ -20,7 +23,7 @@ Drawing allocates nothing per frame beyond what OpenCV needs: coordinates go thr
 preallocated buffers, colours and edge lists are built once, panels are darkened in place.
 
 :class:`Window` shows frames in an OpenCV window when the machine has a display and the OpenCV
-build has GUI support, and quietly does nothing otherwise (one log line says why).
+build has GUI support, and does nothing otherwise (one warning says why).
 
 Example:
     >>> import numpy as np
@@ -79,6 +82,7 @@ __all__ = [
     "TextPanel",
     "Window",
     "gui_support",
+    "put_label",
 ]
 
 logger = logging.getLogger(__name__)
@@ -382,6 +386,15 @@ class KeypointAnnotator(Annotator[Pose]):
                 cv2.circle(frame, pts[k], r, color, -1, cv2.LINE_AA, _SHIFT)
 
 
+def _darken_box(frame: Image, x0: int, y0: int, x1: int, y1: int, keep: float) -> None:
+    """Scale the pixels of a box (clipped to the frame) by ``keep``, in place."""
+    fh, fw = frame.shape[:2]
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(fw, x1), min(fh, y1)
+    if x1 > x0 and y1 > y0:
+        region = frame[y0:y1, x0:x1]
+        cv2.convertScaleAbs(region, dst=region, alpha=keep)
+
+
 def _put_text(
     frame: Image,
     text: str,
@@ -389,10 +402,57 @@ def _put_text(
     scale: float,
     color: Color,
     thickness: int,
+    *,
+    box: bool = True,
+    extra_width: int = 0,
 ) -> None:
-    """Text with a dark outline (readable on any background)."""
-    cv2.putText(frame, text, origin, _FONT, scale, OUTLINE_COLOR, thickness + 2, cv2.LINE_AA)
+    """Text on a darkened box (readable on white and on black), or with a dark outline
+    (``box=False``); ``extra_width``: pixels after the text the box also covers (a degree ring).
+
+    The outline is the text drawn in the dark colour one pixel off in four directions, not a
+    thicker stroke: OpenCV 5 draws a thicker stroke with wider letters, which drift apart.
+    """
+    x, y = origin
+    if box:
+        (w, h), base = cv2.getTextSize(text, _FONT, scale, thickness)
+        pad = max(2, round(h * 0.3))
+        _darken_box(
+            frame, x - pad, y - h - pad, x + w + extra_width + pad, y + base + pad // 2, 0.3
+        )
+    else:
+        for dx, dy in ((-1, -1), (1, -1), (-1, 1), (1, 1)):
+            cv2.putText(
+                frame, text, (x + dx, y + dy), _FONT, scale, OUTLINE_COLOR, thickness, cv2.LINE_AA
+            )
     cv2.putText(frame, text, origin, _FONT, scale, color, thickness, cv2.LINE_AA)
+
+
+def put_label(
+    frame: Image,
+    text: str,
+    origin: tuple[int, int],
+    *,
+    color: Color = (255, 255, 255),
+    scale: float | None = None,
+    thickness: int | None = None,
+    box: bool = True,
+) -> Image:
+    """Write ``text`` with its baseline starting at ``origin`` (x, y pixels), readable on any
+    background: on a darkened box behind it (``box=False``: with a dark outline instead).
+    Returns ``frame``.
+
+    Example:
+        >>> import numpy as np
+        >>> white = np.full((60, 200, 3), 255, np.uint8)
+        >>> _ = put_label(white, "target 100", (10, 40), color=(80, 220, 80))
+        >>> int(white[40, 9].max()) < 255  # the box darkened the background
+        True
+    """
+    frame = _check_frame(frame)
+    scale = scale or _font_scale(frame)
+    width = thickness or max(1, round(scale * 2))
+    _put_text(frame, text, origin, scale, _check_color("color", color), width, box=box)
+    return frame
 
 
 def _put_degrees(
@@ -400,9 +460,9 @@ def _put_degrees(
 ) -> None:
     """``123°``: Hershey fonts have no degree sign, so the ring is drawn as a circle."""
     text = f"{value:.0f}"
-    _put_text(frame, text, origin, scale, color, width)
     (w, h), _ = cv2.getTextSize(text, _FONT, scale, width)
     r = max(2, round(h * 0.22))
+    _put_text(frame, text, origin, scale, color, width, extra_width=2 * r + 4)
     centre = (origin[0] + w + r + 2, origin[1] - h + r)
     cv2.circle(frame, centre, r, OUTLINE_COLOR, width + 2, cv2.LINE_AA)
     cv2.circle(frame, centre, r, color, width, cv2.LINE_AA)
@@ -744,7 +804,7 @@ class Window:
             support = gui_support()
             self.active, self.reason = support.available, support.reason
             if not self.active:
-                logger.info("no live window, running headless: %s", self.reason)
+                logger.warning("no live window, running headless: %s", self.reason)
         else:
             self.reason = "--no-show"
         self._opened = False
@@ -764,7 +824,7 @@ class Window:
         except cv2.error as exc:  # a GUI build without a usable display backend
             self.active = False
             self.reason = f"cannot open an OpenCV window ({str(exc).strip().splitlines()[-1]})"
-            logger.info("running headless: %s", self.reason)
+            logger.warning("running headless: %s", self.reason)
             return True
         return key not in (ord("q"), ord("Q"), 27)
 

@@ -40,7 +40,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -397,20 +396,21 @@ class _Targets:
 
 
 def _read_coco(path: Path) -> _CocoFile:
+    from posekit.schema import parse_json
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(
             f"annotation file {path} does not exist: pass --coco with a COCO keypoint JSON file"
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read annotation file {path}: {exc}; check the path") from exc
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except UnicodeDecodeError as exc:
         raise InputError(
-            f"annotation file {path} is not valid JSON ({exc}); pass a COCO keypoint JSON file"
+            f"annotation file {path} is not UTF-8 text ({exc}): pass a COCO keypoint JSON file"
         ) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read annotation file {path}: {exc}; check the path") from exc
+    raw = parse_json(text, f"annotation file {path}", what="a COCO keypoint JSON file")
     try:
         return _CocoFile.model_validate(raw)
     except ValidationError as exc:

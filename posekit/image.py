@@ -22,7 +22,10 @@ the fix):
 Refused: non-arrays, empty or zero-size arrays, other dtypes (``uint16``, ``int32``, ``bool``,
 ``object``...), other numbers of dimensions or channels, NaN/inf floats, frames with a side
 longer than :data:`MAX_SIDE` pixels (OpenCV's warps address source pixels with 16-bit integers
-and would sample such frames wrongly), and non-contiguous arrays (negative or strided views such
+and would sample such frames wrongly), frames of more than :data:`MAX_PIXELS` pixels (the
+``uint8 (H, W, 3)`` frame would exceed :data:`MAX_FRAME_BYTES`, the largest buffer OpenCV's warp
+can address with its 32-bit offsets: beyond it ``cv2.warpAffine`` reads outside the frame and
+crashes the interpreter), and non-contiguous arrays (negative or strided views such
 as ``frame[:, ::-1]``: call ``np.ascontiguousarray(frame)`` first, so that the copy is visible in
 your code rather than hidden in ours). Read-only arrays are fine: posekit never writes to a frame.
 
@@ -47,10 +50,31 @@ from numpy.typing import NDArray
 
 from posekit.errors import InputError
 
-__all__ = ["MAX_SIDE", "ColorOrder", "Frame", "as_frame", "check_color", "crop_to_tensor"]
+__all__ = [
+    "MAX_FRAME_BYTES",
+    "MAX_PIXELS",
+    "MAX_SIDE",
+    "ColorOrder",
+    "Frame",
+    "as_frame",
+    "check_color",
+    "crop_to_tensor",
+]
 
 MAX_SIDE = 32767
 """Longest accepted image side in pixels (``SHRT_MAX``: OpenCV's warp coordinate limit)."""
+
+MAX_FRAME_BYTES = 2**31 - 1
+"""Largest ``uint8 (H, W, 3)`` frame in bytes (``INT_MAX``). OpenCV's ``warpAffine`` (the crop of
+every model input) computes source offsets ``y * step + x * 3`` in 32-bit ints: measured with
+OpenCV 5.0, a 21846 x 32767 frame (2**31 - 2 bytes) is cropped correctly anywhere, while a
+26755 x 26755 frame (2**31 + 6427 bytes) segfaults as soon as a crop reaches its last rows
+(26760 x 26760 only survived the whole-frame letterbox because it never samples them)."""
+
+MAX_PIXELS = MAX_FRAME_BYTES // 3
+"""Most pixels (``H * W``) in an accepted frame, whatever its layout or dtype: the frame posekit
+works on is ``uint8 (H, W, 3)``, so ``3 * H * W`` must not exceed :data:`MAX_FRAME_BYTES`
+(715,827,882 pixels, e.g. 26754 x 26754 or 21845 x 32767)."""
 
 ColorOrder = Literal["bgr", "rgb"]
 _COLORS: tuple[str, ...] = ("bgr", "rgb")
@@ -128,7 +152,8 @@ def as_frame(image: object, color: str = "bgr") -> Frame:
             "successfully (cv2.VideoCapture.read() returns ok=False at the end of a video)"
         )
     if image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8:
-        if image.shape[0] > MAX_SIDE or image.shape[1] > MAX_SIDE:
+        h, w = image.shape[0], image.shape[1]
+        if h > MAX_SIDE or w > MAX_SIDE or h * w > MAX_PIXELS:
             _raise_too_large(image)
         if not image.flags.c_contiguous:
             raise InputError(
@@ -143,7 +168,11 @@ def as_frame(image: object, color: str = "bgr") -> Frame:
             f"{_describe(image)}: pass a single frame (not a batch), channels last "
             "(np.moveaxis(image, 0, -1) converts channels-first arrays)"
         )
-    if image.shape[0] > MAX_SIDE or image.shape[1] > MAX_SIDE:
+    if (
+        image.shape[0] > MAX_SIDE
+        or image.shape[1] > MAX_SIDE
+        or image.shape[0] * image.shape[1] > MAX_PIXELS
+    ):
         _raise_too_large(image)
     if image.dtype != np.uint8 and image.dtype.kind != "f":
         _raise_bad_dtype(image)
@@ -163,10 +192,13 @@ def as_frame(image: object, color: str = "bgr") -> Frame:
 
 
 def _raise_too_large(image: np.ndarray) -> NoReturn:
+    h, w = int(image.shape[0]), int(image.shape[1])
     raise InputError(
-        f"the image is too large ({_describe(image)}): each side must be at most {MAX_SIDE} "
-        "pixels; downscale it first (e.g. cv2.resize(image, None, fx=0.5, fy=0.5, "
-        "interpolation=cv2.INTER_AREA)); a pose needs far fewer pixels"
+        f"the image is too large ({_describe(image)}: {h * w:,} pixels): each side must be at "
+        f"most {MAX_SIDE} pixels and the frame at most {MAX_PIXELS:,} pixels ({MAX_FRAME_BYTES:,} "
+        "bytes as uint8 BGR, the most OpenCV's warp can address); downscale it first (e.g. "
+        "cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)); a pose needs "
+        "far fewer pixels"
     )
 
 

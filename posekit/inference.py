@@ -50,10 +50,13 @@ __all__ = [
     "DEFAULT_NUM_THREADS",
     "NUM_THREADS_ENV",
     "PROVIDER_ALIASES",
+    "THREADS_PER_CPU",
     "InferenceSession",
     "available_providers",
+    "check_num_threads",
     "cpu_only",
     "default_num_threads",
+    "max_num_threads",
     "resolve_provider",
 ]
 
@@ -66,6 +69,11 @@ DEFAULT_NUM_THREADS = 2
 
 These models are small: beyond two threads the gain is marginal while the cost under contention
 grows, so the default does not scale with the core count."""
+
+THREADS_PER_CPU = 4
+"""Most intra-op threads per model per CPU (:func:`max_num_threads`). These models gain nothing
+beyond two threads; an absurd count (``num_threads=1000000``) made onnxruntime try to start a
+million threads: a hang with gigabytes of resident memory instead of an error."""
 
 PROVIDER_ALIASES: Mapping[str, str] = {
     "cpu": "CPUExecutionProvider",
@@ -117,10 +125,43 @@ _ORT_ERRORS: tuple[type[BaseException], ...] = (
 Shape = tuple[int | None, ...]
 
 
+def max_num_threads() -> int:
+    """The largest accepted intra-op thread count: :data:`THREADS_PER_CPU` x ``os.cpu_count()``
+    (at least 8, so that a small container still allows a little oversubscription).
+
+    >>> max_num_threads() >= 8
+    True
+    """
+    return max(8, THREADS_PER_CPU * (os.cpu_count() or 1))
+
+
+def check_num_threads(value: object, what: str = "num_threads") -> int:
+    """``value`` as a thread count, or :class:`~posekit.errors.InputError` naming ``what``, the
+    accepted range (1 to :func:`max_num_threads`) and the fix. Checked before onnxruntime sees it.
+
+    >>> check_num_threads(2)
+    2
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(
+            f"{what} must be a positive integer, got {value!r:.60}: pass a thread count such "
+            "as 1 or 2 (or None for posekit's default)"
+        )
+    limit = max_num_threads()
+    if value > limit:
+        raise InputError(
+            f"{what}={value} is more threads than this machine can use: at most {limit} "
+            f"({THREADS_PER_CPU} per CPU, {os.cpu_count() or 1} CPUs); these models gain "
+            "nothing beyond 2 threads, so pass 1 or 2 (or None for posekit's default)"
+        )
+    return value
+
+
 def default_num_threads() -> int:
     """Intra-op thread count used when ``num_threads`` is not given.
 
-    ``$POSEKIT_NUM_THREADS`` if set, else :data:`DEFAULT_NUM_THREADS`, capped at ``os.cpu_count()``.
+    ``$POSEKIT_NUM_THREADS`` if set (at most :func:`max_num_threads`), else
+    :data:`DEFAULT_NUM_THREADS`, capped at ``os.cpu_count()``.
     """
     raw = os.environ.get(NUM_THREADS_ENV, "").strip()
     if raw:
@@ -132,7 +173,7 @@ def default_num_threads() -> int:
             ) from exc
         if value < 1:
             raise InputError(f"{NUM_THREADS_ENV}={raw!r} must be >= 1")
-        return value
+        return check_num_threads(value, NUM_THREADS_ENV)
     return max(1, min(DEFAULT_NUM_THREADS, os.cpu_count() or 1))
 
 
@@ -255,9 +296,7 @@ class InferenceSession:
             )
         if num_threads is None:
             num_threads = default_num_threads()
-        if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
-            raise InputError(f"num_threads must be a positive integer, got {num_threads!r}")
-        self.num_threads = num_threads
+        self.num_threads = check_num_threads(num_threads)
 
         opts = ort.SessionOptions()
         opts.graph_optimization_level = (

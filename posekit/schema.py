@@ -18,13 +18,15 @@ Example:
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import json
+from typing import Annotated, Any, Literal, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
+from posekit.errors import InputError
 from posekit.topology import NUM_KEYPOINTS
 
-__all__ = ["FLOAT32_MAX", "SCHEMA_VERSION", "PoseModel", "pose_json_schema"]
+__all__ = ["FLOAT32_MAX", "SCHEMA_VERSION", "PoseModel", "parse_json", "pose_json_schema"]
 
 SCHEMA_VERSION: Literal[1] = 1
 """Version of the JSON layout written by ``Pose.to_json``; bumped on incompatible changes."""
@@ -97,3 +99,32 @@ def pose_json_schema() -> dict[str, Any]:
     """
     schema = PoseModel.model_json_schema(mode="validation")
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_json(text: str | bytes, where: str, *, what: str = "posekit JSON") -> Any:
+    """Parse one JSON document from a file a user was handed, as posekit's readers do.
+
+    Unlike :func:`json.loads` it refuses ``NaN`` / ``Infinity`` (not JSON, and no posekit
+    schema allows them) and turns every failure into an
+    :class:`~posekit.errors.InputError` naming ``where`` and ``what`` was expected, including
+    nesting deeper than Python's parser can follow (a ``RecursionError`` from a document nested
+    thousands of levels deep: no posekit document nests more than a few levels).
+
+    >>> parse_json('{"a": [1, 2]}', "x.json")
+    {'a': [1, 2]}
+    """
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise InputError(
+            f"{where} is JSON nested too deeply for the parser: it is not {what} (posekit "
+            "files nest only a few levels)"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{where} is not UTF-8 text ({exc}): it is not {what}") from exc
+    except ValueError as exc:  # json.JSONDecodeError and the NaN / Infinity refusal
+        raise InputError(f"{where} is not valid JSON ({exc}): it is not {what}") from exc

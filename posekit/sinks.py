@@ -70,6 +70,7 @@ __all__ = [
     "VideoSink",
     "abort_sinks",
     "can_write_h264",
+    "check_frame_record",
     "check_writable",
     "close_sinks",
     "codec_name",
@@ -346,7 +347,7 @@ def frame_json_schema() -> dict[str, Any]:
     Example:
         >>> schema = frame_json_schema()
         >>> sorted(schema["required"])
-        ['frame', 'pose', 'state', 'timestamp']
+        ['frame', 'pose', 'schema_version', 'state', 'timestamp']
     """
     from posekit.schema import pose_json_schema
 
@@ -370,9 +371,13 @@ def frame_json_schema() -> dict[str, Any]:
         ),
         "type": "object",
         "additionalProperties": False,
-        "required": ["frame", "timestamp", "state", "pose"],
+        "required": ["schema_version", "frame", "timestamp", "state", "pose"],
         "properties": {
-            "schema_version": {"const": FRAME_SCHEMA_VERSION, "default": FRAME_SCHEMA_VERSION},
+            "schema_version": {
+                "const": FRAME_SCHEMA_VERSION,
+                "description": "Layout version of the record; readers refuse versions they "
+                "do not know.",
+            },
             "frame": {"type": "integer", "minimum": 0, "description": "0-based frame index."},
             "timestamp": {"type": "number", "description": "Seconds (source timestamps)."},
             "state": {
@@ -491,25 +496,143 @@ def _text_writer(text: str) -> Callable[[Path], None]:
     return fill
 
 
+MAX_JSONL_LINE: Final = 16 * 2**20
+"""Longest line :func:`read_jsonl` reads (16 MiB; a frame record with hands and face results is
+about 60 kB), so that a file without line breaks cannot fill the memory."""
+
+_RECORD_KEYS: Final = frozenset(
+    ("schema_version", "frame", "timestamp", "state", "pose", "roi", "results")
+)
+_REQUIRED_KEYS: Final = ("schema_version", "frame", "timestamp", "state", "pose")
+_STATES: Final = frozenset(("detected", "tracking", "lost"))
+_ROI_KEYS: Final = frozenset(("center_x", "center_y", "width", "height", "rotation"))
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_frame_record(record: object) -> str | None:
+    """What is wrong with ``record`` as a frame record (see :func:`frame_json_schema`), or
+    None when it follows the schema. The pose itself is validated by
+    :meth:`Pose.from_dict`; ``results`` only needs to be an object. Hand-written checks: a few
+    dictionary look-ups per record.
+
+    >>> check_frame_record({"schema_version": 1, "frame": 0, "timestamp": 0.0,
+    ...                     "state": "lost", "pose": None}) is None
+    True
+    >>> check_frame_record({"schema_version": 1, "frame": "abc", "timestamp": 0.0,
+    ...                     "state": "lost", "pose": None})
+    "'frame' must be an integer >= 0, got 'abc'"
+    """
+    if not isinstance(record, dict):
+        return f"a frame record is a JSON object, got {type(record).__name__}"
+    version = record.get("schema_version")
+    if version != FRAME_SCHEMA_VERSION or not _is_number(version):
+        if "schema_version" not in record:
+            return (
+                "no 'schema_version': not a posekit frame record (posekit run --jsonl writes "
+                f"schema_version {FRAME_SCHEMA_VERSION} on every line)"
+            )
+        if isinstance(version, int) and not isinstance(version, bool) and version > 1:
+            return (
+                f"schema_version {version} was written by a newer posekit; this posekit reads "
+                f"version {FRAME_SCHEMA_VERSION}: upgrade posekit (pip install -U posekit)"
+            )
+        return f"schema_version {version!r:.40} is unknown (expected {FRAME_SCHEMA_VERSION})"
+    missing = [k for k in _REQUIRED_KEYS if k not in record]
+    if missing:
+        return f"missing {', '.join(missing)} (a frame record needs {', '.join(_REQUIRED_KEYS)})"
+    unknown = record.keys() - _RECORD_KEYS
+    if unknown:
+        return f"unknown field(s) {', '.join(sorted(map(repr, unknown)))[:120]}"
+    frame = record["frame"]
+    if not isinstance(frame, int) or isinstance(frame, bool) or frame < 0:
+        return f"'frame' must be an integer >= 0, got {frame!r:.40}"
+    ts = record["timestamp"]
+    if not _is_number(ts) or not math.isfinite(ts):
+        return f"'timestamp' must be a finite number of seconds, got {ts!r:.40}"
+    state = record["state"]
+    if not isinstance(state, str) or state not in _STATES:
+        return f"'state' must be one of detected, tracking, lost, got {state!r:.40}"
+    if record["pose"] is not None and not isinstance(record["pose"], dict):
+        return f"'pose' must be an object or null, got {type(record['pose']).__name__}"
+    roi = record.get("roi")
+    if roi is not None:
+        if not isinstance(roi, dict) or roi.keys() != _ROI_KEYS:
+            return (
+                "'roi' must be null or an object with exactly center_x, center_y, width, "
+                f"height, rotation, got {roi!r:.60}"
+            )
+        if not all(_is_number(v) and math.isfinite(v) for v in roi.values()):
+            return f"'roi' values must be finite numbers, got {roi!r:.80}"
+        if not (roi["width"] > 0 and roi["height"] > 0):
+            return f"'roi' width and height must be > 0, got {roi['width']!r}, {roi['height']!r}"
+    results = record.get("results", {})
+    if not isinstance(results, dict):
+        return f"'results' must be an object, got {type(results).__name__}"
+    return None
+
+
 def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[dict[str, Any], Pose | None]]:
-    """Read a :class:`JsonlSink` file back: ``(record, pose)`` per line, the pose validated.
+    """Read a :class:`JsonlSink` file back: ``(record, pose)`` per line, each record validated
+    against :func:`frame_json_schema` (:func:`check_frame_record`) and its pose against the
+    pose schema. Blank lines are skipped.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from posekit.analyzers.base import OfflineFrame
+        >>> out = pathlib.Path(tempfile.mkdtemp()) / "p.jsonl"
+        >>> with JsonlSink(out) as sink:
+        ...     sink.write(OfflineFrame(pose=None, timestamp=0.5, index=3))
+        >>> [(r["frame"], pose) for r, pose in read_jsonl(out)]
+        [(3, None)]
 
     Raises:
-        InputError: a line that is not JSON or not a frame record (names the line number).
+        InputError: the file cannot be read, or a line is not UTF-8, not JSON (NaN and nesting
+            deeper than the parser follows included), longer than :data:`MAX_JSONL_LINE`, or
+            not a frame record of a version this posekit reads; the message names
+            ``path:line`` and the problem.
     """
+    from posekit.schema import parse_json
+
     p = Path(path)
-    with p.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{p}:{n}: not JSON ({exc}); is this a posekit .jsonl?") from exc
-            if not isinstance(record, dict) or not {"frame", "timestamp", "state"} <= set(record):
+    try:
+        f = p.open("rb")
+    except OSError as exc:
+        raise InputError(f"cannot read {p}: {exc}; check the path") from exc
+    with f:
+        n = 0
+        while True:
+            raw = f.readline(MAX_JSONL_LINE + 1)
+            if not raw:
+                return
+            n += 1
+            if len(raw) > MAX_JSONL_LINE:
                 raise InputError(
-                    f"{p}:{n}: not a posekit frame record (needs frame, timestamp, state, pose)"
+                    f"{p}:{n}: line longer than {MAX_JSONL_LINE:,} bytes: not a posekit .jsonl"
                 )
-            pose = record.get("pose")
-            yield record, None if pose is None else Pose.from_dict(pose)
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{p}:{n}: not UTF-8 text ({exc}); is this a posekit .jsonl?"
+                ) from exc
+            try:
+                record = parse_json(line, "the line", what="a frame record")
+            except InputError as exc:
+                raise InputError(f"{p}:{n}: not JSON ({exc}); is this a posekit .jsonl?") from exc
+            problem = check_frame_record(record)
+            if problem is not None:
+                raise InputError(f"{p}:{n}: not a posekit frame record: {problem}")
+            pose = record["pose"]
+            try:
+                parsed = None if pose is None else Pose.from_dict(pose)
+            except InputError as exc:
+                raise InputError(f"{p}:{n}: {exc}") from exc
+            yield record, parsed
 
 
 # ---------------------------------------------------------------------------------- CSV

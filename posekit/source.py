@@ -47,6 +47,8 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
+import operator
 import os
 import queue
 import threading
@@ -62,16 +64,18 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from posekit.errors import SourceError
+from posekit.errors import SourceError, TimestampError
 
 __all__ = [
     "DEFAULT_PREFETCH",
+    "MAX_CAMERA_INDEX",
     "CaptureLike",
     "CaptureSource",
     "FrameReader",
     "FrameSource",
     "IterableSource",
     "SourceFrame",
+    "check_camera_index",
     "open_source",
 ]
 
@@ -83,6 +87,38 @@ DEFAULT_PREFETCH = 2
 """Frames :meth:`posekit.Tracker.stream` decodes ahead for video files and URLs."""
 
 MAX_PREFETCH = 64
+
+MAX_CAMERA_INDEX = 99
+"""Largest camera index posekit hands to OpenCV. ``cv2.VideoCapture(-1)`` (any negative index
+down to -99) segfaults in OpenCV's V4L2 backend, an index beyond a C int raises ``cv2.error``,
+and with ``cv2.CAP_ANY`` OpenCV reads ``index // 100`` as a backend id (``200`` is V4L2 camera
+0): pass the backend as ``api_preference`` instead."""
+
+
+def check_camera_index(index: object) -> int:
+    """``index`` as a camera index ``0..MAX_CAMERA_INDEX``, or :class:`SourceError` with a fix.
+
+    Checked before OpenCV sees the index (see :data:`MAX_CAMERA_INDEX`).
+
+    >>> check_camera_index(0)
+    0
+    """
+    if isinstance(index, (bool, np.bool_)):
+        raise SourceError(f"{index!r} is not a video source: pass a camera index or a path")
+    try:
+        value = operator.index(index)  # type: ignore[arg-type]
+    except TypeError:
+        raise SourceError(
+            f"camera index {index!r:.60} is not an integer: pass 0 for the first camera"
+        ) from None
+    if not 0 <= value <= MAX_CAMERA_INDEX:
+        raise SourceError(
+            f"camera index {value} is out of range: cameras are numbered 0 to "
+            f"{MAX_CAMERA_INDEX} (0 is the first camera; OpenCV crashes on negative indices); "
+            "to pick an OpenCV backend pass api_preference=cv2.CAP_V4L2 (or another CAP_*) "
+            "instead of adding it to the index"
+        )
+    return value
 
 
 class CaptureLike(Protocol):
@@ -176,6 +212,8 @@ class CaptureSource(FrameSource):
         api_preference: int = cv2.CAP_ANY,
     ) -> None:
         super().__init__(strict=strict)
+        if isinstance(target, (int, np.integer)):
+            target = check_camera_index(target)
         self.target = target
         self.api_preference = api_preference
         self.is_camera = isinstance(target, int) and not isinstance(target, bool)
@@ -198,6 +236,7 @@ class CaptureSource(FrameSource):
         if isinstance(target, bool):
             raise SourceError(f"{target!r} is not a video source: pass a camera index or a path")
         if isinstance(target, int):
+            target = check_camera_index(target)  # the attribute may have been changed
             cap: CaptureLike = cv2.VideoCapture(target, self.api_preference)
             if not cap.isOpened():
                 cap.release()
@@ -325,10 +364,8 @@ class IterableSource(FrameSource):
 
     def __init__(self, items: Iterable[Any], *, fps: float | None = None) -> None:
         super().__init__()
-        if fps is not None and not (math.isfinite(fps) and fps > 0):
-            raise SourceError(f"fps={fps} must be a positive number of frames per second")
         self.items = items
-        self.fps = fps
+        self.fps = _check_fps(fps)
         self._iterator: Iterator[Any] | None = None
 
     def open(self) -> None:
@@ -350,7 +387,7 @@ class IterableSource(FrameSource):
         for index, item in enumerate(it):
             if isinstance(item, tuple) and len(item) == 2:
                 image, stamp = item
-                ts = float(stamp)
+                ts = _pair_timestamp(stamp, index)
             else:
                 image = item
                 if self.fps is not None:
@@ -360,6 +397,37 @@ class IterableSource(FrameSource):
                     t0 = now if t0 is None else t0
                     ts = now - t0
             yield SourceFrame(image, ts, index)
+
+
+def _check_fps(fps: object) -> float | None:
+    if fps is None:
+        return None
+    if (
+        isinstance(fps, (bool, np.bool_))
+        or not isinstance(fps, numbers.Real)
+        or not (math.isfinite(float(fps)) and float(fps) > 0)
+    ):
+        raise SourceError(
+            f"fps={fps!r:.60} must be a positive number of frames per second (e.g. 30.0), "
+            "or None to time bare frames with the wall clock"
+        )
+    return float(fps)
+
+
+def _pair_timestamp(stamp: object, index: int) -> float:
+    if isinstance(stamp, (bool, np.bool_)) or not isinstance(stamp, numbers.Real):
+        raise TimestampError(
+            f"item {index} of the iterable: timestamp {stamp!r:.60} "
+            f"({type(stamp).__name__}) is not a number of seconds: yield (frame, seconds) "
+            "pairs with a float timestamp, e.g. (frame, index / fps)"
+        )
+    try:
+        return float(stamp)
+    except (OverflowError, TypeError, ValueError) as exc:
+        raise TimestampError(
+            f"item {index} of the iterable: timestamp {stamp!r:.60} cannot be converted to "
+            "float seconds: yield (frame, seconds) pairs with a float timestamp"
+        ) from exc
 
 
 def open_source(
@@ -374,11 +442,14 @@ def open_source(
     (or anything with ``read``/``get``/``isOpened``/``release``), an iterable of frames or of
     ``(frame, timestamp)`` pairs, or a :class:`FrameSource` (returned as is).
     """
+    _check_fps(fps)
     if isinstance(source, FrameSource):
         return source
-    if isinstance(source, bool):
+    if isinstance(source, (bool, np.bool_)):
         raise SourceError(f"{source!r} is not a video source: pass a camera index or a path")
-    if isinstance(source, (int, str, os.PathLike)) or hasattr(source, "read"):
+    if isinstance(source, (int, np.integer)):
+        return CaptureSource(check_camera_index(source), strict=strict)
+    if isinstance(source, (str, os.PathLike)) or hasattr(source, "read"):
         return CaptureSource(source, strict=strict)
     if isinstance(source, np.ndarray):
         raise SourceError(

@@ -30,13 +30,21 @@ run, whatever the setting.
 
 Timestamp policy (video mode): timestamps are seconds on any clock (a finite real number), and
 each must be at least :data:`MIN_TIMESTAMP_STEP` (1 µs, MediaPipe's timestamp unit) after the
-previous one. ``process(image)`` without a timestamp uses ``time.monotonic()``. A timestamp that
-is not a finite number, or not later than the previous one, raises
-:class:`~posekit.errors.TimestampError` naming both values and leaves the tracker untouched
-(same ROI, same filter state), so the caller can skip the frame and go on.
+previous one. A repeated timestamp is refused at any magnitude: the float rounding allowed for
+is capped at half a step, so where float64 seconds cannot resolve 1 µs (beyond 2**33 s, e.g.
+epoch microseconds passed as seconds) only a later representable value passes, and the message
+says to pass seconds relative to the stream start. ``process(image)`` without a timestamp
+uses ``time.monotonic()``. A timestamp that is not a finite number, or not later than the
+previous one, raises :class:`~posekit.errors.TimestampError` naming both values and leaves the
+tracker untouched (same ROI, same filter state), so the caller can skip the frame and go on.
 :meth:`Tracker.reset` forgets the previous timestamp, the ROI and the filters. Image mode does
 not check timestamp order (it only requires a finite number). :meth:`Tracker.stream` resets the
 tracker when it starts and takes timestamps from the source (see :mod:`posekit.source`).
+
+Frame size (video mode): the ROI and the filters are in the pixels of the previous frame, so a
+frame of another size (``(H, W)``) than the previous one resets tracking: the detector runs on
+it, the filters start afresh and an INFO line is logged (``posekit.tracker``); its result is
+``DETECTED`` or ``LOST``, never ``TRACKING``.
 
 Failure policy: a call that raises leaves no trace. Bad input (the image, the timestamp, the
 colour name) is refused with an :class:`~posekit.errors.InputError` *before* any state changes,
@@ -93,6 +101,7 @@ from posekit.filters import (
     SegmentationSmoother,
 )
 from posekit.image import Frame, as_frame
+from posekit.inference import check_num_threads
 from posekit.landmarks import MODEL_NAMES, LandmarkEstimate, LandmarkModel, average_estimates
 from posekit.pose import Pose
 from posekit.roi import BorderMode, RotatedRect, as_roi_hint, roi_change
@@ -111,13 +120,27 @@ __all__ = [
 
 MIN_TIMESTAMP_STEP = 1e-6
 """Smallest gap in seconds between consecutive video-mode timestamps (MediaPipe counts integer
-microseconds). Gaps short of it by at most 1 ns or one float ulp of the previous timestamp are
-accepted, so that ``previous + 1e-6`` computed in floating point always passes."""
+microseconds). Gaps short of it by at most 1 ns or one float ulp of the previous timestamp, but
+never by more than half a step, are accepted, so that ``previous + 1e-6`` computed in floating
+point always passes while an equal timestamp never does, at any magnitude."""
 _STEP_TOLERANCE = 1e-9
+_MAX_STEP_TOLERANCE = 0.5 * MIN_TIMESTAMP_STEP
+_UNIT_WARNING_S = 1e11  # ~3170 years: epoch milliseconds (1.7e12) or microseconds given as seconds
 
 
 def _fmt_s(seconds: float) -> str:
     return f"{seconds:.6f}" if abs(seconds) < 1e9 else f"{seconds:.9g}"
+
+
+def _magnitude_hint(last: float) -> str:
+    """Extra advice when float64 seconds cannot resolve 1 µs at the magnitude of ``last``."""
+    if math.ulp(last) <= MIN_TIMESTAMP_STEP:
+        return ""
+    return (
+        f"; at {_fmt_s(last)} s a float64 cannot hold 1 µs steps (resolution "
+        f"{math.ulp(last):.3g} s): pass seconds, not milliseconds or microseconds, and "
+        "preferably relative to the first frame (timestamp - t0)"
+    )
 
 
 logger = logging.getLogger(__name__)
@@ -476,6 +499,8 @@ class Tracker:
         smooth_segmentation: bool = True,
         adaptive_threads: bool | None = None,
     ) -> None:
+        if num_threads is not None:
+            check_num_threads(num_threads)  # before onnxruntime tries to start them
         complexity = _MODEL_ALIASES.get(str(model).lower())
         if complexity is None:
             raise InputError(
@@ -556,6 +581,7 @@ class Tracker:
         with self._lock:
             self._next_roi: RotatedRect | None = None
             self._last_ts: float | None = None
+            self._shape: tuple[int, ...] | None = None
             self._index = 0
             self._reset_filters()
 
@@ -564,6 +590,24 @@ class Tracker:
         self._world_smoother.reset()
         self._aux_smoother.reset()
         self._mask_smoother.reset()
+
+    def _new_frame_size(self, shape: tuple[int, ...]) -> None:
+        """The frame size changed (or this is the first frame): never carry the ROI or the
+        filters, which are in the previous frame's pixels, across sizes."""
+        old, self._shape = self._shape, shape
+        if old is None:
+            return
+        if self._next_roi is not None:
+            logger.info(
+                "frame size changed from %dx%d to %dx%d: tracking reset, the detector runs on "
+                "this frame",
+                old[1],
+                old[0],
+                shape[1],
+                shape[0],
+            )
+        self._next_roi = None
+        self._reset_filters()
 
     @property
     def is_tracking(self) -> bool:
@@ -631,16 +675,21 @@ class Tracker:
                 "times (e.g. frame_index / fps) or None for the current time"
             )
         last = self._last_ts
-        if (
-            self.mode == "video"
-            and last is not None
-            and not (ts - last >= MIN_TIMESTAMP_STEP - max(_STEP_TOLERANCE, math.ulp(last)))
-        ):
-            raise TimestampError(
-                f"timestamp {_fmt_s(ts)} s is not later than the previous frame's {_fmt_s(last)} s "
-                f"(gap {ts - last:.3g} s): video-mode timestamps must strictly increase, by at "
-                "least 1 µs (pass real capture times in seconds, skip the frame, or call reset() "
-                "to start a new sequence)"
+        if self.mode == "video" and last is not None:
+            tolerance = min(max(_STEP_TOLERANCE, math.ulp(last)), _MAX_STEP_TOLERANCE)
+            if not ts - last >= MIN_TIMESTAMP_STEP - tolerance:
+                raise TimestampError(
+                    f"timestamp {_fmt_s(ts)} s is not later than the previous frame's "
+                    f"{_fmt_s(last)} s (gap {ts - last:.3g} s): video-mode timestamps must "
+                    "strictly increase, by at least 1 µs (pass real capture times in seconds, "
+                    "skip the frame, or call reset() to start a new sequence)"
+                    + _magnitude_hint(last)
+                )
+        elif last is None and abs(ts) >= _UNIT_WARNING_S:
+            logger.warning(
+                "timestamp %s s is over 3000 years: posekit timestamps are seconds; divide "
+                "milliseconds by 1e3 and microseconds by 1e6 (smoothing uses the gaps)",
+                _fmt_s(ts),
             )
         return ts
 
@@ -658,6 +707,9 @@ class Tracker:
         hint_roi = None if hint is None else as_roi_hint(hint, frame.size)
         ts = self._check_timestamp(timestamp)
         # From here on the frame is accepted: state may change.
+        shape = frame.pixels.shape
+        if shape != self._shape:
+            self._new_frame_size(shape)
         self._last_ts = ts
         idx = self._index if index is None else index
         self._index = idx + 1

@@ -9,17 +9,21 @@ Usage::
 
 The window (or the ``--output`` video) shows the skeleton, the joint angle the counter follows,
 the phase of the current rep, the count and feedback on the last rep: whether it reached the
-target depth (``--target``) and its tempo (seconds down / up). Without a display, or with an
-OpenCV build without GUI support (``opencv-python-headless``), it runs headless and says so in
-one log line. At the end a summary (reps, per-rep depth and duration) is printed, and written
-as JSON with ``--json``; ``--plot`` draws the angle over time with the reps marked.
+target depth (``--target``) and its tempo (seconds down / up), and a depth gauge that fills as
+the rep deepens, with the rest, bottom and target thresholds marked. Phases are named as in
+``posekit run --count`` (:class:`posekit.analyzers.counters.PhaseWords`: standing, going down,
+bottom, coming up for squats). Without a display, or with an OpenCV build without GUI support
+(``opencv-python-headless``), it runs headless and says so in one warning line. At the end
+a summary (reps, per-rep depth and duration) is printed, and written as JSON with ``--json``;
+``--plot`` draws the angle over time with the reps marked.
 
-Bad input (missing file, not a video, no such camera, unwritable output, an output that is the
-input, unknown exercise) is reported as one line on stderr with exit code 2. Every file is written
-to a temporary file and renamed into place when complete (all of them or none), and each one
-written is printed. Ctrl-C stops after the current frame: the summary and the files cover the
-frames done, and the exit code is 130, as for every posekit command; q in the window,
-``--max-frames`` or the end of the video exit 0.
+Bad input (missing file, a photo or other non-video, no such camera, unwritable output, an
+output that is the input, unknown exercise) is reported as one line on stderr with exit code 2.
+Warnings are ``posekit-squats: warning: ...`` lines; ``-v`` adds info lines (one per rep),
+``-vv`` debug. Every file is written to a temporary file and renamed into place when complete
+(all of them or none), and each one written is printed. Ctrl-C stops after the current frame:
+the summary and the files cover the frames done, and the exit code is 130, as for every posekit
+command; q in the window, ``--max-frames`` or the end of the video exit 0.
 
 Example:
     >>> args = build_parser().parse_args(["clip.mp4", "--exercise", "lunge", "--no-show"])
@@ -41,11 +45,20 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from posekit.analyzers.counters import (
+    BicepCurlCounter,
+    JumpingJackCounter,
+    LungeCounter,
+    PhaseWords,
+    PushUpCounter,
+    SquatCounter,
+)
+from posekit.cli import OneLineParser, add_common_options, image_file, setup_logging
 from posekit.errors import InputError, PosekitError
 
 __all__ = ["PRESETS", "ExercisePreset", "RepFeedback", "build_parser", "feedback", "main", "run"]
@@ -65,8 +78,10 @@ class ExercisePreset:
         target: the depth a good rep reaches (degrees): at most this for exercises that rest
             straight (squats), at least this for ``rest="down"`` ones (jumping jacks).
         joints: joint angles written on the skeleton.
-        phases: words for where the person is: at rest, leaving the rest position, at the
-            turning point (bottom of a squat), returning.
+        phases: words for where the person is (at rest, leaving the rest position, at the
+            turning point, returning, unknown): the counter's
+            :class:`~posekit.analyzers.counters.PhaseWords`, so that every display says the
+            same.
         min_tempo: reps shorter than this (seconds) get a "slow down" hint.
     """
 
@@ -74,7 +89,7 @@ class ExercisePreset:
     signal: str
     target: float
     joints: tuple[str, ...]
-    phases: tuple[str, str, str, str]
+    phases: PhaseWords
     min_tempo: float = 1.0
 
 
@@ -84,28 +99,28 @@ PRESETS: dict[str, ExercisePreset] = {
         "knee angle",
         100.0,
         ("left_knee", "right_knee"),
-        ("standing", "going down", "bottom", "coming up"),
+        SquatCounter.WORDS,
     ),
     "pushup": ExercisePreset(
         "push-ups",
         "elbow angle",
         90.0,
         ("left_elbow", "right_elbow"),
-        ("arms straight", "going down", "bottom", "pushing up"),
+        PushUpCounter.WORDS,
     ),
     "lunge": ExercisePreset(
         "lunges",
         "knee angle",
         100.0,
         ("left_knee", "right_knee"),
-        ("standing", "going down", "bottom", "coming up"),
+        LungeCounter.WORDS,
     ),
     "curl": ExercisePreset(
         "curls",
         "elbow angle",
         50.0,
         ("left_elbow", "right_elbow"),
-        ("arms down", "curling", "top", "lowering"),
+        BicepCurlCounter.WORDS,
         0.8,
     ),
     "jumping-jack": ExercisePreset(
@@ -113,7 +128,7 @@ PRESETS: dict[str, ExercisePreset] = {
         "arm elevation",
         150.0,
         ("left_shoulder", "right_shoulder"),
-        ("arms down", "arms going up", "top", "arms coming down"),
+        JumpingJackCounter.WORDS,
         0.4,
     ),
 }
@@ -172,18 +187,11 @@ def feedback(rep: Any, preset: ExercisePreset, rest: str) -> RepFeedback:
 
 
 # ---------------------------------------------------------------------------------- CLI
-class _OneLineParser(argparse.ArgumentParser):
-    """Argument errors as one line (``prog: error: ...``) and exit code 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``posekit-squats`` argument parser."""
     from posekit.cli.run_cmd import EXERCISES, add_tracker_options
 
-    p = _OneLineParser(
+    p = OneLineParser(
         prog=PROG,
         description=(
             "Count squats (or push-ups, lunges, curls, jumping jacks) from a camera or a video, "
@@ -229,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="PNG", help="plot the angle over time with the reps marked")
     p.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (video files)")
-    p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    add_common_options(p)
     add_tracker_options(p)
     return p
 
@@ -242,24 +250,27 @@ def _error(message: str, code: int = 2) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``posekit-squats`` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format=f"{PROG}: %(message)s"
-        if not args.verbose
-        else "%(levelname)s %(name)s: %(message)s",
-    )
-    if not args.verbose:
-        for name in ("posekit.models", "posekit.convert"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+    setup_logging(PROG, args.verbose)
     try:
+        _check_not_an_image(args.source)
         return run(args)
     except PosekitError as exc:
         return _error(str(exc))
 
 
+def _check_not_an_image(source: str) -> None:
+    """A photo would run as a 1-frame video and count 0 reps: say so and what to use."""
+    if image_file(source):
+        raise InputError(
+            f"{source} is a still image: counting reps needs a video file or a camera index "
+            f"(e.g. {PROG} squat.mp4, or {PROG} 0 for camera 0); for the pose in one photo use "
+            f"`posekit run {source} --jsonl pose.jsonl`"
+        )
+
+
 # ---------------------------------------------------------------------------------- the app
 class _Overlay:
-    """Skeleton, joint angles, the count panel, the rep feedback and an angle gauge."""
+    """Skeleton, joint angles, the count panel, the rep feedback and a depth gauge."""
 
     def __init__(
         self, preset: ExercisePreset, up: float, down: float, rest: str, space: Any = "image"
@@ -275,28 +286,30 @@ class _Overlay:
         self.bad = TextPanel(corner="bottom-left", color=(80, 180, 255))
         self.notice = TextPanel(corner="top-right", color=(80, 180, 255))
         self._history: deque[tuple[float, float]] = deque()
+        # the gauge runs from the rest side (top) to the far side (bottom): it fills as the
+        # rep deepens
+        self._scale = (180.0, 30.0) if rest == "up" else (0.0, 180.0)
 
     def phase_text(self, state: Any, timestamp: float) -> str:
-        """Where the person is in the rep, in words: the counter's phase plus the direction
-        the angle moves (degrees per second over the last ~0.2 s)."""
+        """Where the person is in the rep, in the counter's words (``state.phase_text``),
+        refined by the direction the angle moves (degrees per second over the last ~0.2 s):
+        going down / coming up while moving, the turning point only when still there."""
         phase, value = state.phase.value, state.value
         words = self.preset.phases
         if value is not None:
             self._history.append((timestamp, value))
             while len(self._history) > 2 and timestamp - self._history[0][0] > 0.2:
                 self._history.popleft()
-        if phase == "unknown":
-            return "get in position"
-        if phase == "rest" or value is None:
-            return words[0] if phase == "rest" else words[1]
+        if phase in ("unknown", "rest") or value is None or not self._history:
+            return str(state.phase_text)
         t_old, v_old = self._history[0]
         speed = (value - v_old) / (timestamp - t_old) if timestamp > t_old else 0.0
         towards_turn = -speed if self.rest == "up" else speed  # deg/s towards the turn
         if towards_turn > 20.0:
-            return words[1]
+            return words.leaving
         if towards_turn < -20.0:
-            return words[3]
-        return words[2] if phase == "returning" else words[1]
+            return words.returning
+        return str(state.phase_text)
 
     def draw(
         self,
@@ -321,19 +334,24 @@ class _Overlay:
         self._gauge(frame, state.value)
 
     def _gauge(self, frame: npt.NDArray[np.uint8], value: float | None) -> None:
-        """A vertical bar on the right: the angle between 30 and 180 deg, with the thresholds
-        and the target marked."""
+        """A vertical depth bar on the right, titled with the signal: the rest side at the
+        top, the far side at the bottom, filled from the top down to the current angle (it
+        grows as the rep deepens); the rest and far thresholds and the target are marked and
+        labelled in the exercise's words."""
         import cv2
 
-        h, w = frame.shape[:2]
+        from posekit.draw import put_label
+
+        h, w = int(frame.shape[0]), int(frame.shape[1])
         s = max(0.5, min(h, w) / 720)
         bw, top, bottom = round(22 * s), round(h * 0.25), round(h * 0.85)
         x1 = w - round(30 * s)
         x0 = x1 - bw
-        lo, hi = 30.0, 180.0
+        start, end = self._scale  # degrees at the top and at the bottom
 
         def y_of(deg: float) -> int:
-            return round(float(bottom - (min(max(deg, lo), hi) - lo) / (hi - lo) * (bottom - top)))
+            frac = min(max((deg - start) / (end - start), 0.0), 1.0)
+            return round(top + frac * (bottom - top))
 
         region = frame[top:bottom, x0:x1]
         cv2.convertScaleAbs(region, dst=region, alpha=0.35)
@@ -342,22 +360,37 @@ class _Overlay:
                 value <= self.preset.target if self.rest == "up" else value >= self.preset.target
             )
             at_rest = value >= self.up if self.rest == "up" else value <= self.down
-            color = (80, 220, 80) if reached else (170, 170, 170) if at_rest else (0, 170, 255)
-            cv2.rectangle(frame, (x0, y_of(value)), (x1, bottom), color, -1)
-        cv2.rectangle(frame, (x0, top), (x1, bottom), (235, 235, 235), 1)
+            color = (80, 220, 80) if reached else (200, 160, 90) if at_rest else (0, 170, 255)
+            cv2.rectangle(frame, (x0, top), (x1, y_of(value)), color, -1)
+        cv2.rectangle(frame, (x0, top), (x1, bottom), (20, 20, 20), max(3, round(3 * s)))
+        cv2.rectangle(frame, (x0, top), (x1, bottom), (235, 235, 235), max(1, round(s)))
         font = cv2.FONT_HERSHEY_SIMPLEX
-        fs, tk = 0.7 * s, max(1, round(1.5 * s))
-        for deg, label, color in (
-            (self.up, f"{self.up:.0f}", (235, 235, 235)),
-            (self.down, f"{self.down:.0f}", (235, 235, 235)),
-            (self.preset.target, f"target {self.preset.target:.0f}", (80, 220, 80)),
-        ):
-            y = y_of(deg)
+        fs, tk = 0.6 * s, max(1, round(1.5 * s))
+        title = self.preset.signal
+        (tw, th), _ = cv2.getTextSize(title, font, fs, tk)
+        put_label(
+            frame, title, (min(x1 - tw, w - tw - 4), top - round(12 * s)), scale=fs, thickness=tk
+        )
+        words = self.preset.phases
+        rest_deg, far_deg = (self.up, self.down) if self.rest == "up" else (self.down, self.up)
+        marks = sorted(
+            (
+                (y_of(rest_deg), f"{words.rest} {rest_deg:.0f}", (255, 255, 255)),
+                (y_of(far_deg), f"{words.turn} {far_deg:.0f}", (80, 200, 255)),
+                (y_of(self.preset.target), f"target {self.preset.target:.0f}", (80, 230, 80)),
+            ),
+            key=lambda m: m[0],
+        )
+        below = -(10**6)  # lowest label baseline so far: labels never overlap
+        for y, label, color in marks:
+            cv2.line(frame, (x0 - round(6 * s), y), (x1, y), (20, 20, 20), max(3, round(4 * s)))
             cv2.line(frame, (x0 - round(6 * s), y), (x1, y), color, max(1, round(2 * s)))
             (tw, th), _ = cv2.getTextSize(label, font, fs, tk)
-            org = (x0 - round(10 * s) - tw, y + th // 2)
-            cv2.putText(frame, label, org, font, fs, (20, 20, 20), tk + 2, cv2.LINE_AA)
-            cv2.putText(frame, label, org, font, fs, color, tk, cv2.LINE_AA)
+            base = max(y + th // 2, below + round(th * 1.8))
+            below = base
+            put_label(
+                frame, label, (x0 - round(12 * s) - tw, base), color=color, scale=fs, thickness=tk
+            )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -211,7 +211,7 @@ def test_normalize_body_hidden_hips_give_a_nan_frame() -> None:
         (lambda: angle([["a", "b"]] * 33, "knee"), "numeric"),
         (lambda: normalize_body(np.zeros((33, 2)), rotate="face_camera"), "3-D"),
         (lambda: normalize_body(np.zeros((33, 2)), scale="height"), "scale"),  # type: ignore[arg-type]
-        (lambda: stack_poses([None], space="pixels"), "space"),  # type: ignore[arg-type]
+        (lambda: angle(stack_poses([None]).select("face"), "knee"), "component"),
         (lambda: stack_poses([np.zeros((33, 2))]), "Pose"),  # type: ignore[list-item]
         (lambda: AngleAnalyzer(["knees"]), "unknown angle"),
         (lambda: AngleAnalyzer(space="pixels"), "space"),  # type: ignore[arg-type]
@@ -232,12 +232,13 @@ def test_stack_poses_and_pose_angles() -> None:
     p = make_pose(body(2, 4))
     no_world = make_pose(body(2, 5), world=False)
     seq = stack_poses([p, None, no_world])
-    assert seq.points.shape == (3, 33, 2) and np.isnan(seq.points[1]).all()
-    world = stack_poses([p, None, no_world], space="world")
-    assert world.points.shape == (3, 33, 3) and np.isnan(world.points[2]).all()
-    knees = angle(seq.points, "knee", seq.visibility)
+    assert seq.known[:, 0, :33].all(axis=1).tolist() == [True, False, True]
+    world = seq.select("body_world")
+    assert world.known[:, 0].all(axis=1).tolist() == [True, False, False]
+    knees = angle(seq, "knee")[:, 0]
     assert knees[0] == pytest.approx(pose_angles(p, ["knee"])["knee"])
     assert math.isnan(knees[1])
+    assert angle(world, "knee")[0, 0] == pytest.approx(knees[0])
     # world landmarks here are the pixels / 100 on a plane: same angles
     assert pose_angles(p, ["knee"], space="world")["knee"] == pytest.approx(knees[0])
     assert pose_angles(no_world, ["knee"], space="world") == {"knee": None}

@@ -17,18 +17,14 @@ from posekit.analyzers.base import OfflineFrame
 from posekit.analyzers.holistic import (
     FACE_TRACKING_LIMITS,
     HAND_TRACKING_LIMITS,
-    HOLISTIC_POINTS,
-    HOLISTIC_SLICES,
     Holistic,
     HolisticAnalyzer,
-    HolisticResult,
-    normalize_sequence,
     roi_tracking_ok,
-    stack_sequence,
 )
 from posekit.errors import InputError
 from posekit.pose import Pose
 from posekit.roi import RotatedRect
+from posekit.sequence import PoseSequence
 
 HANDS_IMAGE = DATA / "yoga" / "baddha_konasana" / "baddha_konasana_09ff6bb3e1.jpg"
 VIDEO = DATA / "videos" / "squat_workouttracker_17.mp4"
@@ -74,47 +70,6 @@ def _pose(shoulders: tuple[tuple[float, float], tuple[float, float]]) -> Pose:
     return Pose(xy, np.zeros(33), np.ones(33), np.ones(33), score=1.0, image_size=(640, 480))
 
 
-def test_to_array_masks_missing_parts() -> None:
-    arr = HolisticResult(pose=_pose(((120, 100), (80, 100)))).to_array()
-    assert arr.shape == (HOLISTIC_POINTS, 3) == (543, 3)
-    assert not arr.mask[HOLISTIC_SLICES["pose"]].any()
-    for part in ("left_hand", "right_hand", "face"):
-        assert arr.mask[HOLISTIC_SLICES[part]].all()
-    assert arr[11, 0] == 120.0
-    assert HolisticResult(pose=None).to_array().mask.all()
-
-
-def test_normalisation_shoulder_width() -> None:
-    frames = [
-        HolisticResult(pose=_pose(((120, 100), (80, 100)))),  # width 40, centre (100, 100)
-        None,  # lost frame: fully masked
-        HolisticResult(pose=_pose(((130, 110), (70, 110)))),  # width 60, centre (100, 110)
-    ]
-    seq = stack_sequence(frames, normalize=True)
-    assert seq.shape == (3, 543, 3) and seq.mask[1].all()
-    # pose_format: centre = mean shoulder midpoint (100, 105), scale = 1 / mean width (50)
-    np.testing.assert_allclose(seq[0, 11].data, [(120 - 100) / 50, (100 - 105) / 50, 0.0])
-    one = frames[0].to_array(normalize=True)  # type: ignore[union-attr]
-    np.testing.assert_allclose(one[11].data, [0.5, 0.0, 0.0])
-    np.testing.assert_allclose(one[12].data, [-0.5, 0.0, 0.0])
-
-
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [
-        (np.ma.zeros((2, 10, 3)), "sequence"),
-        (np.ma.masked_all((2, 543, 3)), "no frame"),
-        (np.ma.array(np.full((2, 543, 3), np.nan)), "NaN, infinite"),
-        (np.ma.array(np.full((2, 543, 3), 1e300)), "out-of-float32-range"),
-    ],
-)
-def test_normalisation_bad_input(value: Any, message: str) -> None:
-    with pytest.raises(InputError, match=message):
-        normalize_sequence(value)
-    with pytest.raises(InputError, match="no frames"):
-        stack_sequence([])
-
-
 # ----------------------------------------------------------------------------- real models
 @pytest.fixture(scope="module")
 def holistic(models_src: Path) -> Holistic:
@@ -139,9 +94,9 @@ def test_real_image(holistic: Holistic) -> None:
     res = holistic.process(image, pose)
     assert res.left_hand is not None and res.right_hand is not None and res.face is not None
     assert not (res.left_hand_tracked or res.right_hand_tracked or res.face_tracked)
-    arr = res.to_array()
-    assert not arr.mask.any()
-    np.testing.assert_array_equal(arr[HOLISTIC_SLICES["left_hand"], :2].data, res.left_hand.xy)
+    seq = PoseSequence.from_results([res])
+    assert seq.known.all()
+    np.testing.assert_array_equal(seq.component("left_hand")[0, 0, :, :2], res.left_hand.xy)
     # The same image again: hands and face are tracked from the first result.
     again = holistic.process(image, pose)
     assert again.left_hand_tracked and again.right_hand_tracked and again.face_tracked
@@ -170,8 +125,8 @@ def test_analyzer_on_video_tracks_hands(holistic: Holistic) -> None:
     for r in results:
         if r.left_hand is not None:
             assert r.left_hand.presence >= 0.5
-    seq = stack_sequence(results)
-    assert seq.shape == (30, 543, 3)
+    seq = PoseSequence.from_results(results)
+    assert seq.shape == (30, 1, 576, 3)
 
 
 def test_analyzer_needs_the_image(holistic: Holistic) -> None:

@@ -46,6 +46,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import numbers
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ import numpy.typing as npt
 from posekit.analyzers.base import Analyzer, PoseFrame
 from posekit.errors import InputError
 from posekit.pose import Pose
+from posekit.sequence import PoseSequence
 from posekit.topology import FLIP_PERMUTATION, NUM_KEYPOINTS, Keypoint
 
 if TYPE_CHECKING:
@@ -78,6 +80,7 @@ __all__ = [
     "PoseClassifier",
     "PoseClassifierAnalyzer",
     "extract_folder_samples",
+    "file_sha256",
     "mirror_landmarks",
     "pose_embedding",
 ]
@@ -330,8 +333,14 @@ def extract_folder_samples(
     finally:
         if own:
             tracker.close()
+    # Independent images of different sizes: not one sequence (whose pixels share a frame).
     landmarks = np.stack(rows) if rows else np.empty((0, NUM_KEYPOINTS, 3), np.float32)
     return FolderSamples(landmarks, tuple(labels), tuple(names), tuple(missing))
+
+
+def _training_landmarks(seq: PoseSequence, person: int = 0) -> F32Array:
+    """``(F, 33, 3)`` float32 ``[x, y, z]`` pixels of one person's body in a sequence."""
+    return np.ascontiguousarray(seq.component("body").data[:, person], dtype=np.float32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +357,9 @@ class PoseClassifier:
         landmarks: ``(N, 33, 3)`` training landmarks ``[x, y, z]`` in pixels (``Pose.xyz``).
         labels: the class of each sample.
         names: optional sample names (file names), kept in saved models.
+        sha256: optional fingerprint of each sample's image file (hex sha256, ``""`` where
+            unknown; :func:`file_sha256`), kept in saved models: ``posekit yoga predict``
+            tells images of the training set apart from unseen ones with it.
         top_n_by_max_distance: first-stage neighbours (30).
         top_n_by_mean_distance: second-stage neighbours = voters. ``None`` (default): the
             reference's 10, lowered to the smallest class size when a class has fewer samples.
@@ -383,6 +395,7 @@ class PoseClassifier:
         top_n_by_max_distance: int = 30,
         top_n_by_mean_distance: int | None = None,
         axis_weights: Sequence[float] = DEFAULT_AXIS_WEIGHTS,
+        sha256: Sequence[str] | None = None,
     ) -> None:
         lm = _as_landmarks(landmarks)
         if lm.ndim != 3:
@@ -398,6 +411,13 @@ class PoseClassifier:
         names = tuple(str(s) for s in names)
         if len(names) != len(lm):
             raise InputError(f"got {len(names)} names for {len(lm)} samples: pass one per sample")
+        digests = ("",) * len(lm) if sha256 is None else tuple(str(h).lower() for h in sha256)
+        if len(digests) != len(lm) or not all(_is_digest(h) for h in digests):
+            raise InputError(
+                f"sha256 must hold one hex sha256 (or '') per sample, got {len(digests)} values "
+                f"for {len(lm)} samples"
+            )
+        self._sha256 = digests
         auto_voters = top_n_by_mean_distance is None
         if top_n_by_mean_distance is None:
             counts: dict[str, int] = {}
@@ -457,8 +477,66 @@ class PoseClassifier:
                     f"training sample for {label!r} is {type(pose).__name__}, not a Pose: "
                     "skip frames whose pose is None"
                 )
-        lm = np.stack([p.xyz for _, p in pairs])
+        lm = np.stack([p.xyz for _, p in pairs])  # poses of any images (sizes may differ)
         return cls(lm, [label for label, _ in pairs], **params)
+
+    @classmethod
+    def from_sequence(
+        cls,
+        sequence: PoseSequence,
+        labels: str | Sequence[str],
+        *,
+        person: int = 0,
+        **params: Any,
+    ) -> PoseClassifier:
+        """Train from the frames of a recorded :class:`~posekit.sequence.PoseSequence`.
+
+        ``labels``: one class for every frame, or one per frame. Frames where some body point
+        of ``person`` is unknown (no pose, masked points) are skipped and listed in
+        :attr:`skipped` as ``"frame_<index>"``; samples are named ``frame_<index>``.
+
+        Raises:
+            InputError: not a sequence, no ``body`` component, a label count that is not the
+                frame count, or no frame with a whole body.
+
+        Example:
+            >>> import numpy as np
+            >>> rng = np.random.default_rng(2)
+            >>> poses = [Pose(rng.uniform(0, 99, (33, 2)), np.zeros(33), np.ones(33),
+            ...               np.ones(33), score=1.0) for _ in range(2)]
+            >>> seq = PoseSequence.from_results([poses[0], None, poses[1]])
+            >>> clf = PoseClassifier.from_sequence(seq, ["a", "a", "b"])
+            >>> clf.names, clf.skipped, clf.classify(poses[1]).label
+            (('frame_0', 'frame_2'), ('frame_1',), 'b')
+        """
+        if not isinstance(sequence, PoseSequence):
+            raise InputError(
+                f"from_sequence needs a PoseSequence, got {type(sequence).__name__}: build one "
+                "with PoseSequence.from_results(...)"
+            )
+        names = [labels] * len(sequence) if isinstance(labels, str) else list(labels)
+        if len(names) != len(sequence):
+            raise InputError(
+                f"got {len(names)} labels for {len(sequence)} frames: pass one label per frame "
+                "(or one label for all)"
+            )
+        whole = sequence.select("body").select_people(person).known[:, 0].all(axis=1)
+        kept = np.flatnonzero(whole)
+        if kept.size == 0:
+            raise InputError(
+                "no frame of the sequence has a whole body to train on: record frames with a pose"
+            )
+        lm = _training_landmarks(sequence[kept], person)
+        clf = cls(
+            lm,
+            [names[i] for i in kept],
+            [f"frame_{i}" for i in kept],
+            **params,
+        )
+        clf.skipped = tuple(f"frame_{i}" for i in np.flatnonzero(~whole))
+        if clf.skipped:
+            logger.info("from_sequence: skipped %d frames without a whole body", len(clf.skipped))
+        return clf
 
     @classmethod
     def from_image_folder(
@@ -477,6 +555,7 @@ class PoseClassifier:
                 f"no pose was found in any image under {folder} ({len(found.missing)} images "
                 "tried): check the images show one whole person"
             )
+        params.setdefault("sha256", [file_sha256(Path(folder) / n) for n in found.names])
         clf = cls(found.landmarks, found.labels, found.names, **params)
         clf.skipped = found.missing
         return clf
@@ -499,6 +578,12 @@ class PoseClassifier:
     def names(self) -> tuple[str, ...]:
         """The name of each training sample."""
         return self._names
+
+    @property
+    def sha256(self) -> tuple[str, ...]:
+        """The sha256 of each sample's image file (``""`` where unknown, e.g. a classifier
+        saved by an older posekit)."""
+        return self._sha256
 
     @property
     def landmarks(self) -> F32Array:
@@ -573,8 +658,10 @@ class PoseClassifier:
                 "axis_weights": list(p.axis_weights),
             },
             "samples": [
-                {"name": n, "label": lab, "landmarks": lm.tolist()}
-                for n, lab, lm in zip(self._names, self._labels, self._landmarks, strict=True)
+                {"name": n, "label": lab, "landmarks": lm.tolist(), "sha256": h}
+                for n, lab, lm, h in zip(
+                    self._names, self._labels, self._landmarks, self._sha256, strict=True
+                )
             ],
         }
 
@@ -591,15 +678,25 @@ class PoseClassifier:
                 f"{source}: a classifier needs a 'params' object and a non-empty 'samples' "
                 "list; re-save it with PoseClassifier.save()"
             )
+        for i, s in enumerate(samples):
+            if not isinstance(s, Mapping) or not isinstance(s.get("label"), str):
+                raise InputError(
+                    f"{source}: sample {i} needs a string 'label' and 'landmarks' "
+                    "(33 x [x, y, z]); re-save the classifier with PoseClassifier.save()"
+                )
+            if not isinstance(s.get("name", ""), str):
+                raise InputError(f"{source}: sample {i}: 'name' must be a string")
         try:
             lm = np.array([s["landmarks"] for s in samples], dtype=np.float32)
             labels = [str(s["label"]) for s in samples]
             names = [str(s.get("name", f"sample_{i}")) for i, s in enumerate(samples)]
-        except (KeyError, TypeError, ValueError) as exc:
+            digests = [str(s.get("sha256") or "") for s in samples]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(
-                f"{source}: every sample needs 'label' and 'landmarks' (33 x [x, y, z]): {exc}"
+                f"{source}: every sample needs 'label' and 'landmarks' (33 x [x, y, z] numbers): "
+                f"{exc}"
             ) from exc
-        return cls(lm, labels, names, **_params_from(params, source))
+        return cls(lm, labels, names, sha256=digests, **_params_from(params, source))
 
     def save(self, path: str | Path) -> Path:
         """Write the classifier to ``path``: ``.json`` (text) or ``.npz`` (numpy, no pickle).
@@ -622,6 +719,7 @@ class PoseClassifier:
                     landmarks=self._landmarks,
                     labels=np.array(self._labels, dtype=np.str_),
                     names=np.array(self._names, dtype=np.str_),
+                    sha256=np.array(self._sha256, dtype="<U64"),
                     top_n=np.array([p.top_n_by_max_distance, p.top_n_by_mean_distance], np.int64),
                     axis_weights=np.array(p.axis_weights, np.float64),
                 )
@@ -644,12 +742,22 @@ class PoseClassifier:
             raise InputError(f"classifier file {src} does not exist: train and save one first")
         suffix = src.suffix.lower()
         if suffix == ".json":
-            try:
-                doc = json.loads(src.read_text(encoding="utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            size = src.stat().st_size
+            if size > MAX_FILE_BYTES:
                 raise InputError(
-                    f"{src} is not valid JSON ({exc}): it is not a saved posekit classifier"
+                    f"{src} is {size:,} bytes, more than a classifier file may be "
+                    f"({MAX_FILE_BYTES:,} bytes): it is not a saved posekit classifier, or save "
+                    "a large one as .npz"
+                )
+            try:
+                text = src.read_bytes().decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{src} is not UTF-8 text ({exc}): it is not a saved posekit classifier"
                 ) from exc
+            from posekit.schema import parse_json
+
+            doc = parse_json(text, str(src), what="a saved posekit classifier")
             return cls.from_dict(doc, source=str(src))
         if suffix == ".npz":
             return cls._load_npz(src)
@@ -657,6 +765,7 @@ class PoseClassifier:
 
     @classmethod
     def _load_npz(cls, src: Path) -> PoseClassifier:
+        _check_npz(src)
         try:
             with np.load(src, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
@@ -682,14 +791,115 @@ class PoseClassifier:
         names = arrays.get("names")
         if labels.dtype.kind != "U" or (names is not None and names.dtype.kind != "U"):
             raise InputError(f"{src}: 'labels' and 'names' must be string arrays")
+        if labels.ndim != 1 or (names is not None and names.ndim != 1):
+            raise InputError(f"{src}: 'labels' and 'names' must be 1-D (one per sample)")
+        for key in ("landmarks", "axis_weights"):
+            if arrays[key].dtype.kind not in "fiu":
+                raise InputError(
+                    f"{src}: {key!r} must be a numeric array, got dtype {arrays[key].dtype}; "
+                    "re-save the classifier with save()"
+                )
+        if arrays["axis_weights"].shape != (3,):
+            raise InputError(
+                f"{src}: 'axis_weights' must hold 3 numbers, got shape "
+                f"{arrays['axis_weights'].shape}"
+            )
+        digests = arrays.get("sha256")  # absent in files of older posekit versions
+        if digests is not None and (digests.dtype.kind != "U" or digests.ndim != 1):
+            raise InputError(f"{src}: 'sha256' must be a string array")
         return cls(
             arrays["landmarks"],
             labels.tolist(),
             None if names is None else names.tolist(),
+            sha256=None if digests is None else digests.tolist(),
             top_n_by_max_distance=int(top_n[0]),
             top_n_by_mean_distance=int(top_n[1]),
             axis_weights=arrays["axis_weights"].tolist(),
         )
+
+
+MAX_FILE_BYTES: Final = 512 * 2**20
+"""Largest classifier file :meth:`PoseClassifier.load` reads: the declared (uncompressed) size of
+all arrays of a ``.npz``, or a ``.json`` file's size (512 MiB: over a million training samples as
+``.npz``). Checked from the zip and ``.npy`` headers before anything is decompressed, so a
+file whose arrays would decompress to gigabytes is refused with an error instead of filling the
+memory."""
+
+_MAX_NPZ_MEMBERS: Final = 64
+
+
+def _check_npz(src: Path) -> None:
+    """Refuse a ``.npz`` whose declared contents exceed :data:`MAX_FILE_BYTES` (zip member sizes
+    and ``.npy`` header shapes), before numpy decompresses or allocates anything."""
+
+    def refuse(why: str) -> InputError:
+        return InputError(
+            f"{src}: {why}; a posekit classifier holds at most {MAX_FILE_BYTES:,} bytes of "
+            "arrays: it is not a saved posekit classifier (or a damaged one)"
+        )
+
+    try:
+        with zipfile.ZipFile(src) as zf:
+            infos = zf.infolist()
+            if len(infos) > _MAX_NPZ_MEMBERS:
+                raise refuse(f"{len(infos)} members")
+            total = sum(i.file_size for i in infos)
+            if total > MAX_FILE_BYTES:
+                raise refuse(f"its members would decompress to {total:,} bytes")
+            for info in infos:
+                with zf.open(info) as fh:
+                    version = np.lib.format.read_magic(fh)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+                    else:
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+                declared = math.prod(shape) * dtype.itemsize
+                if declared > MAX_FILE_BYTES or declared > info.file_size:
+                    raise refuse(
+                        f"array {info.filename!r} declares shape {shape} of {dtype} "
+                        f"({declared:,} bytes) in a member of {info.file_size:,} bytes"
+                    )
+    except InputError:
+        raise
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        RuntimeError,  # an encrypted member
+        zipfile.BadZipFile,
+        NotImplementedError,  # an unsupported compression method
+    ) as exc:
+        raise InputError(
+            f"{src} is not a readable .npz ({type(exc).__name__}: {exc}): it is not a saved "
+            "posekit classifier"
+        ) from exc
+
+
+def file_sha256(path: str | Path) -> str:
+    """The hex sha256 of a file's bytes (``""`` when it cannot be read): the fingerprint a
+    classifier keeps of each training image.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.NamedTemporaryFile(delete=False) as fh:
+        ...     _ = fh.write(b"abc")
+        >>> file_sha256(fh.name)[:12], file_sha256("/no/such/file")
+        ('ba7816bf8f01', '')
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    try:
+        with Path(path).open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return ""
+    return digest.hexdigest()
+
+
+def _is_digest(text: str) -> bool:
+    return text == "" or (len(text) == 64 and all(c in "0123456789abcdef" for c in text))
 
 
 def _check_header(fmt: object, version: object, source: str) -> None:
@@ -710,6 +920,16 @@ def _params_from(params: Mapping[str, Any], source: str) -> dict[str, Any]:
     unknown = set(params) - known
     if unknown:
         raise InputError(f"{source}: unknown classifier params {sorted(unknown)}")
+    weights = params.get("axis_weights", DEFAULT_AXIS_WEIGHTS)
+    if (
+        not isinstance(weights, (list, tuple))
+        or len(weights) != 3
+        or not all(isinstance(w, numbers.Real) and not isinstance(w, bool) for w in weights)
+    ):
+        raise InputError(
+            f"{source}: params.axis_weights must be a list of 3 numbers (x, y, z), got "
+            f"{weights!r:.80}; re-save the classifier with PoseClassifier.save()"
+        )
     return dict(params)
 
 

@@ -67,6 +67,7 @@ __all__ = [
     "JumpingJackCounter",
     "LungeCounter",
     "Phase",
+    "PhaseWords",
     "PushUpCounter",
     "Rep",
     "RepCount",
@@ -203,6 +204,49 @@ class Phase(enum.Enum):
     RETURNING = "returning"
 
 
+class PhaseWords(NamedTuple):
+    """The words a display prints for where the person is in a rep: one vocabulary for every
+    display (``posekit run --count``, ``posekit-squats``, its plot), set per exercise by the
+    presets (``SquatCounter.WORDS``: standing, going down, bottom, coming up).
+
+    :class:`Phase` values stay the machine-readable names written to JSON Lines and CSV.
+
+    Attributes:
+        rest: on the rest side (``Phase.REST``).
+        leaving: left the rest side, not yet beyond the far threshold (``Phase.LEAVING``).
+        turn: beyond the far threshold: the turning point (``Phase.RETURNING``, still in the
+            far zone).
+        returning: on the way back to rest (``Phase.RETURNING``, out of the far zone).
+        unknown: no usable signal, or the rest side not seen yet (``Phase.UNKNOWN``).
+
+    Example:
+        >>> SquatCounter.WORDS.word(Phase.RETURNING, at_turn=True)
+        'bottom'
+        >>> PhaseWords().word(Phase.UNKNOWN)
+        'get in position'
+    """
+
+    rest: str = "at rest"
+    leaving: str = "leaving rest"
+    turn: str = "turning point"
+    returning: str = "returning"
+    unknown: str = "get in position"
+
+    def word(self, phase: Phase, at_turn: bool = False) -> str:
+        """The word for ``phase`` (``at_turn``: the signal is beyond the far threshold)."""
+        if phase is Phase.REST:
+            return self.rest
+        if phase is Phase.LEAVING:
+            return self.leaving
+        if phase is Phase.RETURNING:
+            return self.turn if at_turn else self.returning
+        return self.unknown
+
+
+GENERIC_WORDS: Final = PhaseWords()
+"""The words of a plain :class:`RepCounter`."""
+
+
 class Tempo(NamedTuple):
     """Seconds from the start to the turning point, and from the turning point to the end."""
 
@@ -257,6 +301,13 @@ class RepCount:
         new_rep: the rep completed on this frame, else ``None``.
         cue: the counter's active :class:`Cue` (its own, or its fallback after a pose
             without world landmarks): what ``value`` and the thresholds are measured in.
+        words: the counter's :class:`PhaseWords` (what :attr:`phase_text` says).
+        at_turn: the signal is beyond the far threshold (the bottom of a squat).
+
+    Example:
+        >>> state = RepCount(1, Phase.RETURNING, 95.0, (), words=SquatCounter.WORDS, at_turn=True)
+        >>> state.phase.value, state.phase_text
+        ('returning', 'bottom')
     """
 
     count: int
@@ -265,6 +316,14 @@ class RepCount:
     reps: tuple[Rep, ...]
     new_rep: Rep | None = None
     cue: Cue | None = None
+    words: PhaseWords = GENERIC_WORDS
+    at_turn: bool = False
+
+    @property
+    def phase_text(self) -> str:
+        """The phase in the exercise's words (``"standing"``, ``"going down"``, ``"bottom"``,
+        ``"coming up"`` for squats): what displays print."""
+        return self.words.word(self.phase, self.at_turn)
 
 
 class _Zone(enum.IntEnum):
@@ -298,6 +357,8 @@ class RepCounter(Analyzer[RepCount]):
             poses carry no signal. Switching between the two cues mid-stream abandons the rep
             in progress (their values are not comparable) and waits for the rest side.
         name: key of the output in ``frame.results``.
+        words: what displays call the phases (:class:`PhaseWords`; the presets name them
+            after their exercise).
 
     Raises:
         InputError: bad thresholds or options.
@@ -325,6 +386,7 @@ class RepCounter(Analyzer[RepCount]):
         space: Space | None = None,
         fallback: Cue | None = None,
         name: str = "reps",
+        words: PhaseWords | None = None,
     ) -> None:
         cue = Cue(signal, up, down, space)
         if fallback is not None and not isinstance(fallback, Cue):
@@ -357,6 +419,12 @@ class RepCounter(Analyzer[RepCount]):
         self.max_gap = float(max_gap)
         self.space: Space = cue.space or "image"
         self.name = name
+        if words is not None and not isinstance(words, PhaseWords):
+            raise InputError(
+                f"words={words!r}: pass PhaseWords(rest=..., leaving=..., turn=..., "
+                "returning=...) or None"
+            )
+        self.words: PhaseWords = GENERIC_WORDS if words is None else words
         self.reset()
 
     # ------------------------------------------------------------------ state
@@ -450,12 +518,18 @@ class RepCounter(Analyzer[RepCount]):
         if v is None:
             if gap_start is not None and t - gap_start > self.max_gap:
                 self._lose(t)
-            return RepCount(self.count, self._phase, None, self._reps, cue=self._active)
+            return RepCount(
+                self.count, self._phase, None, self._reps, None, self._active, self.words,
+                self._zone is _Zone.FAR,
+            )  # fmt: skip
         if gap_start is not None and t - gap_start > self.max_gap:
             self._lose(t)
         self._last_valid_t = t
         new_rep = self._step(v, t, index)
-        return RepCount(self.count, self._phase, v, self._reps, new_rep, self._active)
+        return RepCount(
+            self.count, self._phase, v, self._reps, new_rep, self._active, self.words,
+            self._zone is _Zone.FAR,
+        )  # fmt: skip
 
     def _lose(self, t: float) -> None:
         if self._phase in (Phase.LEAVING, Phase.RETURNING):
@@ -548,6 +622,8 @@ class _Preset(RepCounter):
     REST: ClassVar[Rest]
     #: default :class:`RepCounter` options of this exercise (``min_duration``, ``debounce``)
     OPTIONS: ClassVar[Mapping[str, float]]
+    #: what displays call the phases of this exercise
+    WORDS: ClassVar[PhaseWords]
 
     def __init__(
         self,
@@ -559,6 +635,7 @@ class _Preset(RepCounter):
         **options: Any,
     ) -> None:
         options.setdefault("name", self.NAME)
+        options.setdefault("words", self.WORDS)
         for key, value in self.OPTIONS.items():
             options.setdefault(key, value)
         rest = self.REST
@@ -631,6 +708,7 @@ class SquatCounter(_Preset):
     NAME: ClassVar[str] = "squats"
     REST: ClassVar[Rest] = "up"
     OPTIONS: ClassVar[Mapping[str, float]] = MappingProxyType({"min_duration": 0.5})
+    WORDS: ClassVar[PhaseWords] = PhaseWords("standing", "going down", "bottom", "coming up")
 
 
 class PushUpCounter(_Preset):
@@ -663,6 +741,7 @@ class PushUpCounter(_Preset):
     NAME: ClassVar[str] = "pushups"
     REST: ClassVar[Rest] = "up"
     OPTIONS: ClassVar[Mapping[str, float]] = MappingProxyType({"min_duration": 0.4})
+    WORDS: ClassVar[PhaseWords] = PhaseWords("arms straight", "going down", "bottom", "pushing up")
 
 
 class LungeCounter(_Preset):
@@ -696,6 +775,7 @@ class LungeCounter(_Preset):
     NAME: ClassVar[str] = "lunges"
     REST: ClassVar[Rest] = "up"
     OPTIONS: ClassVar[Mapping[str, float]] = MappingProxyType({"min_duration": 0.5})
+    WORDS: ClassVar[PhaseWords] = PhaseWords("standing", "going down", "bottom", "coming up")
 
 
 class BicepCurlCounter(_Preset):
@@ -728,6 +808,7 @@ class BicepCurlCounter(_Preset):
     NAME: ClassVar[str] = "curls"
     REST: ClassVar[Rest] = "up"
     OPTIONS: ClassVar[Mapping[str, float]] = MappingProxyType({"min_duration": 0.4})
+    WORDS: ClassVar[PhaseWords] = PhaseWords("arms down", "curling", "top", "lowering")
 
 
 class JumpingJackCounter(_Preset):
@@ -758,4 +839,7 @@ class JumpingJackCounter(_Preset):
     REST: ClassVar[Rest] = "down"
     OPTIONS: ClassVar[Mapping[str, float]] = MappingProxyType(
         {"min_duration": 0.25, "debounce": 0.04}
+    )
+    WORDS: ClassVar[PhaseWords] = PhaseWords(
+        "arms down", "arms going up", "top", "arms coming down"
     )

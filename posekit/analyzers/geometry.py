@@ -5,9 +5,14 @@ Every function works on one pose or a whole sequence at once: ``points`` is an a
 landmarks, or ``[x, y, z]``), and ``visibility`` (optional) has shape ``(..., 33)``. Results keep
 the leading shape: ``(T, 33, 2)`` points give ``(T,)`` angles.
 
+Over time, pass a :class:`~posekit.sequence.PoseSequence` as ``points``: its ``body`` component
+is measured in 2-D pixels (or, for ``seq.select("body_world")``, in 3-D metres), its
+confidence is the visibility, and results have shape ``(frames, people)``.
+
 **Unknown values are NaN.** A quantity is NaN when one of the keypoints it uses has
-``visibility < min_visibility`` (default 0.5), when a point is NaN (e.g. a frame without a pose in
-:func:`stack_poses`), or when it is undefined (a zero-length limb). It is never a made-up number.
+``visibility < min_visibility`` (default 0.5), when a point is NaN or masked (e.g. a frame
+without a pose in a sequence), or when it is undefined (a zero-length limb). It is never a
+made-up number.
 The per-frame :class:`AngleAnalyzer` reports unknown angles as ``None`` (so that typed code
 must handle them).
 
@@ -26,12 +31,15 @@ Example:
     >>> vis = np.ones((2, 33)); vis[1, 27] = 0.2  # ankle hidden on frame 1
     >>> angle(seq, "left_knee", vis).tolist()
     [90.0, nan]
+    >>> from posekit.pose import Pose
+    >>> pose = Pose(xy, np.zeros(33), np.ones(33), np.ones(33), score=1.0)
+    >>> angle(stack_poses([pose, None]), "left_knee").tolist()  # (frames, people)
+    [[90.0], [nan]]
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Final, Literal, NamedTuple
 
@@ -41,6 +49,7 @@ import numpy.typing as npt
 from posekit.analyzers.base import Analyzer, PoseFrame
 from posekit.errors import InputError
 from posekit.pose import Pose
+from posekit.sequence import BODY_COMPONENTS, PoseSequence
 from posekit.topology import NUM_KEYPOINTS, Keypoint
 
 __all__ = [
@@ -52,7 +61,6 @@ __all__ = [
     "AngleAnalyzer",
     "Camera",
     "JointTriple",
-    "PoseSequence",
     "Segment",
     "Space",
     "angle",
@@ -71,6 +79,8 @@ __all__ = [
 ]
 
 F64Array = npt.NDArray[np.float64]
+Points = npt.ArrayLike | PoseSequence
+"""``(..., 33, D)`` keypoint coordinates, or a :class:`~posekit.sequence.PoseSequence`."""
 Space = Literal["image", "world"]
 """Which coordinates of a :class:`~posekit.pose.Pose` to measure: pixels or metric world."""
 
@@ -156,6 +166,24 @@ Camera = Literal["orthographic", "pinhole"]
 
 
 # ---------------------------------------------------------------------- input checks
+def _inputs(
+    points: Points, visibility: npt.ArrayLike | None
+) -> tuple[F64Array, npt.ArrayLike | None]:
+    """Points (float64, NaN = unknown) and visibility; a sequence gives its own."""
+    if not isinstance(points, PoseSequence):
+        return _points(points), visibility
+    name = "body" if "body" in points.components else "body_world"
+    if name not in points.components:
+        raise InputError(
+            f"geometry needs the body or body_world component; this sequence has "
+            f"{list(points.components)}"
+        )
+    pts = points.nan_points(name, dims=2 if name == "body" else 3)
+    if visibility is None:
+        visibility = points.confidence[:, :, points.components[name].slice]
+    return pts, visibility
+
+
 def _points(points: npt.ArrayLike) -> F64Array:
     try:
         array = np.asarray(points, dtype=np.float64)
@@ -166,7 +194,7 @@ def _points(points: npt.ArrayLike) -> F64Array:
     if array.ndim < 2 or array.shape[-2] != NUM_KEYPOINTS or array.shape[-1] not in (2, 3):
         raise InputError(
             f"points must have shape (..., 33, 2) or (..., 33, 3) (keypoints in Keypoint order, "
-            f"then x, y[, z]), got {array.shape}: e.g. pose.xy, pose.world or stack_poses(...)"
+            f"then x, y[, z]), got {array.shape}: e.g. pose.xy, pose.world or a PoseSequence"
         )
     return array
 
@@ -181,7 +209,7 @@ def _visible(points: F64Array, visibility: npt.ArrayLike | None, min_visibility:
     if vis.shape != points.shape[:-1]:
         raise InputError(
             f"visibility must have shape {points.shape[:-1]} to match points {points.shape}, got "
-            f"{vis.shape}: pass pose.visibility (or the visibility from stack_poses)"
+            f"{vis.shape}: pass pose.visibility (or seq.confidence)"
         )
     hidden = ~(vis >= min_visibility)  # NaN visibility counts as hidden
     if not hidden.any():
@@ -204,7 +232,7 @@ def _angle_between(u: F64Array, v: F64Array) -> F64Array:
 
 # ---------------------------------------------------------------------- angles
 def joint_angle(
-    points: npt.ArrayLike,
+    points: Points,
     joints: JointTriple | tuple[int, int, int],
     visibility: npt.ArrayLike | None = None,
     *,
@@ -222,7 +250,7 @@ def joint_angle(
         >>> float(joint_angle(p, ANGLES["left_elbow"]))
         90.0
     """
-    pts = _visible(_points(points), visibility, min_visibility)
+    pts = _visible(*_inputs(points, visibility), min_visibility)
     a, b, c = _triple(joints)
     return _angle_between(pts[..., a, :] - pts[..., b, :], pts[..., c, :] - pts[..., b, :])
 
@@ -243,7 +271,7 @@ def _centre(points: F64Array, pair: npt.NDArray[np.intp]) -> F64Array:
 
 
 def trunk_lean(
-    points: npt.ArrayLike,
+    points: Points,
     visibility: npt.ArrayLike | None = None,
     *,
     min_visibility: float = DEFAULT_MIN_VISIBILITY,
@@ -259,7 +287,7 @@ def trunk_lean(
         >>> round(float(trunk_lean(p)), 6)
         45.0
     """
-    pts = _visible(_points(points), visibility, min_visibility)
+    pts = _visible(*_inputs(points, visibility), min_visibility)
     trunk = _centre(pts, _SHOULDERS) - _centre(pts, _HIPS)
     up = np.zeros(pts.shape[-1])
     up[1] = -1.0
@@ -267,7 +295,7 @@ def trunk_lean(
 
 
 def angle(
-    points: npt.ArrayLike,
+    points: Points,
     name: str | JointTriple | tuple[int, int, int],
     visibility: npt.ArrayLike | None = None,
     *,
@@ -286,7 +314,7 @@ def angle(
         return joint_angle(points, ANGLES[name], visibility, min_visibility=min_visibility)
     if name in BILATERAL_ANGLES:
         left, right = BILATERAL_ANGLES[name]
-        pts = _visible(_points(points), visibility, min_visibility)
+        pts = _visible(*_inputs(points, visibility), min_visibility)
         both = np.stack([joint_angle(pts, ANGLES[left]), joint_angle(pts, ANGLES[right])])
         known = np.isfinite(both)
         count = known.sum(axis=0)
@@ -297,7 +325,7 @@ def angle(
 
 
 def angles(
-    points: npt.ArrayLike,
+    points: Points,
     names: Iterable[str] = ANGLE_NAMES,
     visibility: npt.ArrayLike | None = None,
     *,
@@ -310,13 +338,13 @@ def angles(
         >>> sorted(angles(np.random.default_rng(0).normal(size=(5, 33, 2)), ["knee", "hip"]))
         ['hip', 'knee']
     """
-    pts = _visible(_points(points), visibility, min_visibility)
+    pts = _visible(*_inputs(points, visibility), min_visibility)
     return {name: angle(pts, name) for name in names}
 
 
 # ---------------------------------------------------------------------- lengths and normalisation
 def torso_size(
-    points: npt.ArrayLike,
+    points: Points,
     visibility: npt.ArrayLike | None = None,
     *,
     min_visibility: float = DEFAULT_MIN_VISIBILITY,
@@ -329,14 +357,14 @@ def torso_size(
         >>> float(torso_size(p))
         50.0
     """
-    pts = _visible(_points(points), visibility, min_visibility)
+    pts = _visible(*_inputs(points, visibility), min_visibility)
     return np.asarray(
         np.linalg.norm(_centre(pts, _SHOULDERS) - _centre(pts, _HIPS), axis=-1), np.float64
     )
 
 
 def segment_lengths(
-    points: npt.ArrayLike,
+    points: Points,
     visibility: npt.ArrayLike | None = None,
     *,
     segments: Mapping[str, Segment] = SEGMENTS,
@@ -352,7 +380,7 @@ def segment_lengths(
         >>> float(segment_lengths(p)["left_thigh"])
         0.8
     """
-    pts = _visible(_points(points), visibility, min_visibility)
+    pts = _visible(*_inputs(points, visibility), min_visibility)
     out = {
         name: np.asarray(np.linalg.norm(pts[..., s.end, :] - pts[..., s.start, :], axis=-1))
         for name, s in segments.items()
@@ -366,7 +394,7 @@ def segment_lengths(
 
 
 def normalize_body(
-    points: npt.ArrayLike,
+    points: Points,
     visibility: npt.ArrayLike | None = None,
     *,
     scale: Literal["torso", "shoulders"] = "torso",
@@ -399,7 +427,7 @@ def normalize_body(
         raise InputError(f"scale={scale!r}: use 'torso' or 'shoulders'")
     if rotate not in ("none", "upright", "face_camera"):
         raise InputError(f"rotate={rotate!r}: use 'none', 'upright' or 'face_camera'")
-    pts = _visible(_points(points), visibility, min_visibility)
+    pts = _visible(*_inputs(points, visibility), min_visibility)
     if rotate == "face_camera" and pts.shape[-1] != 3:
         raise InputError(
             "rotate='face_camera' needs 3-D points (pose.world or pose.xyz): a 2-D pose cannot be "
@@ -443,7 +471,7 @@ def _nanmean_pair(values: F64Array) -> F64Array:
 
 
 def hip_height(
-    points: npt.ArrayLike,
+    points: Points,
     visibility: npt.ArrayLike | None = None,
     *,
     min_visibility: float = DEFAULT_MIN_VISIBILITY,
@@ -474,7 +502,7 @@ def hip_height(
         >>> round(float(hip_height(p)), 6)
         0.5
     """
-    pts = _visible(_points(points), visibility, min_visibility)
+    pts = _visible(*_inputs(points, visibility), min_visibility)
     hips, knees, ankles = pts[..., _HIPS, :], pts[..., _KNEES, :], pts[..., _ANKLES, :]
     legs = np.linalg.norm(knees - hips, axis=-1) + np.linalg.norm(ankles - knees, axis=-1)
     leg = _nanmean_pair(legs[..., None])[..., 0]
@@ -634,47 +662,26 @@ def synthetic_view(
 
 
 # ---------------------------------------------------------------------- poses
-@dataclass(frozen=True, slots=True)
-class PoseSequence:
-    """Poses stacked for vectorised geometry (see :func:`stack_poses`).
+def stack_poses(poses: Iterable[Pose | None], *, fps: float | None = None) -> PoseSequence:
+    """Recorded poses (``None`` = no pose) as a :class:`~posekit.sequence.PoseSequence`
+    (``body`` + ``body_world``) for the vectorised functions; a shorthand of
+    ``PoseSequence.from_results(poses, components=BODY_COMPONENTS, fps=fps)``.
 
-    Attributes:
-        points: ``(T, 33, D)`` float64; NaN rows for frames without a pose (or world landmarks).
-        visibility: ``(T, 33)`` float64; 0 for frames without a pose.
-    """
-
-    points: F64Array
-    visibility: F64Array
-
-
-def stack_poses(poses: Sequence[Pose | None], space: Space = "image") -> PoseSequence:
-    """Stack recorded poses (``None`` = no pose) into arrays for the vectorised functions.
-
-    ``space="image"`` stacks ``pose.xy`` (pixels), ``"world"`` stacks ``pose.world`` (metres;
-    a pose without world landmarks gives a NaN frame).
+    Raises:
+        InputError: an item that is neither a Pose nor None (the message names its index).
 
     Example:
         >>> import numpy as np
         >>> p = Pose(np.zeros((33, 2)), np.zeros(33), np.ones(33), np.ones(33), score=1.0)
         >>> seq = stack_poses([p, None])
-        >>> seq.points.shape, bool(np.isnan(seq.points[1]).all()), float(seq.visibility[1].max())
-        ((2, 33, 2), True, 0.0)
+        >>> seq.shape, seq.known[:, 0, 0].tolist(), torso_size(seq).tolist()
+        ((2, 1, 66, 3), [True, False], [[0.0], [nan]])
     """
-    if space not in ("image", "world"):
-        raise InputError(f"space={space!r}: use 'image' or 'world'")
-    dim = 2 if space == "image" else 3
-    points = np.full((len(poses), NUM_KEYPOINTS, dim), np.nan)
-    visibility = np.zeros((len(poses), NUM_KEYPOINTS))
-    for i, pose in enumerate(poses):
-        if pose is None:
-            continue
-        if not isinstance(pose, Pose):
+    items = list(poses)
+    for i, pose in enumerate(items):
+        if pose is not None and not isinstance(pose, Pose):
             raise InputError(f"poses[{i}] is a {type(pose).__name__}, expected a Pose or None")
-        coords = pose.xy if space == "image" else pose.world
-        if coords is not None:
-            points[i] = coords
-        visibility[i] = pose.visibility
-    return PoseSequence(points, visibility)
+    return PoseSequence.from_results(items, components=BODY_COMPONENTS, fps=fps)
 
 
 def _pose_points(pose: Pose, space: Space) -> npt.NDArray[np.float32] | None:

@@ -19,27 +19,25 @@ MediaPipe's holistic graph:
 * A hand (face) whose presence is below ``min_hand_presence`` (``min_face_presence``) is
   reported as None and its tracking is dropped. A frame without a pose resets all tracking.
 
-Output: :class:`HolisticResult` with typed parts and :meth:`HolisticResult.to_array`, one masked
-``(543, 3)`` array per frame in the order pose (33), left hand (21), right hand (21), face
-(468) (:data:`HOLISTIC_SLICES`); :func:`stack_sequence` and :func:`normalize_sequence` build and
-normalise a ``(T, 543, 3)`` sequence with the shoulder-width normalisation of
-sign-language-processing/pose (``pose_format``'s ``Pose.normalize``).
+Output: :class:`HolisticResult` with typed parts per frame; a stream of them becomes a
+:class:`~posekit.sequence.PoseSequence` (components body, left_hand, right_hand, face,
+body_world) with ``PoseSequence.from_results``, normalised by shoulder width with
+``seq.normalize()`` (pose-format's ``Pose.normalize``).
 
 Example:
-    >>> import posekit.tracker
-    >>> from posekit.analyzers.holistic import HolisticAnalyzer, stack_sequence
-    >>> with posekit.tracker.Tracker() as tracker:  # doctest: +SKIP
+    >>> import posekit
+    >>> from posekit.analyzers.holistic import HolisticAnalyzer
+    >>> with posekit.Tracker() as tracker:  # doctest: +SKIP
     ...     holistic = HolisticAnalyzer()
     ...     results = [holistic.update(r) for r in tracker.stream("signing.mp4")]
-    >>> seq = stack_sequence(results, normalize=True)  # doctest: +SKIP
+    >>> seq = posekit.PoseSequence.from_results(results, fps=30.0).normalize()  # doctest: +SKIP
     >>> seq.shape  # doctest: +SKIP
-    (120, 543, 3)
+    (120, 1, 576, 3)
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -49,8 +47,6 @@ import numpy.typing as npt
 from posekit.analyzers.base import Analyzer, PoseFrame
 from posekit.analyzers.handoff import (
     HAND_ROI_SCALE,
-    NUM_FACE_LANDMARKS,
-    NUM_HAND_LANDMARKS,
     FaceLandmarker,
     FaceLandmarks,
     HandLandmarker,
@@ -67,32 +63,17 @@ from posekit.errors import InputError
 from posekit.image import as_frame
 from posekit.pose import Pose
 from posekit.roi import RotatedRect
-from posekit.topology import NUM_KEYPOINTS, Keypoint
 
 __all__ = [
     "FACE_TRACKING_LIMITS",
     "HAND_TRACKING_LIMITS",
     "HAND_TRACKING_POSE_SCALE",
-    "HOLISTIC_POINTS",
-    "HOLISTIC_SLICES",
     "Holistic",
     "HolisticAnalyzer",
     "HolisticResult",
     "TrackingLimits",
-    "normalize_sequence",
     "roi_tracking_ok",
-    "stack_sequence",
 ]
-
-HOLISTIC_SLICES: Final[dict[str, slice]] = {
-    "pose": slice(0, 33),
-    "left_hand": slice(33, 54),
-    "right_hand": slice(54, 75),
-    "face": slice(75, 543),
-}
-"""Where each part lies in a holistic keypoint array."""
-
-HOLISTIC_POINTS: Final = NUM_KEYPOINTS + 2 * NUM_HAND_LANDMARKS + NUM_FACE_LANDMARKS  # 543
 
 HAND_TRACKING_POSE_SCALE: Final = 2.25
 """Scale of the pose palm square that matches the hand landmark ROI (see module docstring)."""
@@ -161,7 +142,13 @@ def roi_tracking_ok(
 class HolisticResult:
     """Pose, hands and face of one frame (None where absent).
 
-    ``*_tracked``: the part's ROI came from the previous frame's landmarks.
+    ``*_tracked``: the part's ROI came from the previous frame's landmarks. Collect a stream
+    of results with ``posekit.PoseSequence.from_results(results)``.
+
+    Example:
+        >>> from posekit.sequence import PoseSequence
+        >>> PoseSequence.from_results([HolisticResult(pose=None)]).shape
+        (1, 1, 576, 3)
     """
 
     pose: Pose | None
@@ -171,83 +158,6 @@ class HolisticResult:
     left_hand_tracked: bool = False
     right_hand_tracked: bool = False
     face_tracked: bool = False
-
-    def to_array(self, *, normalize: bool = False) -> np.ma.MaskedArray[Any, np.dtype[np.float32]]:
-        """Masked ``(543, 3)`` float32 ``[x, y, z]`` in pixels (:data:`HOLISTIC_SLICES` order).
-
-        Missing parts are masked. ``normalize``: shoulder-centred and divided by the shoulder
-        distance of this frame (see :func:`normalize_sequence` for a whole sequence).
-        """
-        data = np.zeros((HOLISTIC_POINTS, 3), np.float32)
-        mask = np.ones((HOLISTIC_POINTS, 3), bool)
-        parts: list[tuple[str, Any]] = [
-            ("pose", self.pose),
-            ("left_hand", self.left_hand),
-            ("right_hand", self.right_hand),
-            ("face", self.face),
-        ]
-        for key, part in parts:
-            if part is None:
-                continue
-            sl = HOLISTIC_SLICES[key]
-            data[sl, :2] = part.xy
-            data[sl, 2] = part.z
-            mask[sl] = False
-        arr: np.ma.MaskedArray[Any, np.dtype[np.float32]] = np.ma.MaskedArray(data, mask)
-        if normalize:
-            normed: np.ma.MaskedArray[Any, np.dtype[np.float32]] = normalize_sequence(arr[None])[0]
-            return normed
-        return arr
-
-
-def stack_sequence(
-    results: Sequence[HolisticResult | None], *, normalize: bool = False
-) -> np.ma.MaskedArray[Any, np.dtype[np.float32]]:
-    """A masked ``(T, 543, 3)`` sequence (None frames fully masked), optionally normalised."""
-    empty = HolisticResult(pose=None)
-    arrays = [(r if r is not None else empty).to_array() for r in results]
-    if not arrays:
-        raise InputError("no frames to stack: pass at least one HolisticResult")
-    seq: np.ma.MaskedArray[Any, np.dtype[np.float32]] = np.ma.stack(arrays)
-    return normalize_sequence(seq) if normalize else seq
-
-
-def normalize_sequence(
-    sequence: np.ma.MaskedArray[Any, Any], *, scale_factor: float = 1.0
-) -> np.ma.MaskedArray[Any, np.dtype[np.float32]]:
-    """Shoulder normalisation of a masked ``(T, 543, 3)`` sequence, as ``pose_format`` does.
-
-    Subtract the mean (over frames) shoulder midpoint and scale so that the mean shoulder
-    distance (``|left - right|`` over x, y, z, frames where both are present) is
-    ``scale_factor``. Returns a new array.
-
-    Raises:
-        InputError: wrong shape, or no frame with both shoulders.
-    """
-    # Masked entries may hold any bytes (np.ma.masked_all leaves them uninitialised): casting
-    # them must not warn, and only the unmasked values are checked below.
-    with np.errstate(over="ignore", invalid="ignore"):
-        seq = np.ma.asarray(sequence, dtype=np.float32)
-    if seq.ndim != 3 or seq.shape[1:] != (HOLISTIC_POINTS, 3):
-        raise InputError(f"expected a (T, {HOLISTIC_POINTS}, 3) sequence, got {seq.shape}")
-    if not np.isfinite(seq.compressed()).all():
-        raise InputError(
-            "the sequence has unmasked NaN, infinite or out-of-float32-range coordinates: mask "
-            "missing points (np.ma.masked) instead"
-        )
-    left = seq[:, int(Keypoint.LEFT_SHOULDER)]
-    right = seq[:, int(Keypoint.RIGHT_SHOULDER)]
-    centre = ((left + right) / 2.0).mean(axis=0)
-    dist = np.sqrt(((left - right) ** 2).sum(axis=1)).mean()
-    if centre is np.ma.masked or dist is np.ma.masked or not float(dist) > 0:
-        raise InputError(
-            "cannot normalise: no frame has both shoulders (or they coincide); keep frames with "
-            "a pose"
-        )
-    out: np.ma.MaskedArray[Any, np.dtype[np.float32]] = (seq - centre) * np.float32(
-        scale_factor / float(dist)
-    )
-    return np.ma.MaskedArray(out, dtype=np.float32)
 
 
 class Holistic:

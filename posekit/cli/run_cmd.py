@@ -104,7 +104,10 @@ def parse_source(text: str) -> int | str:
         >>> parse_source("0"), parse_source("clip.mp4")
         (0, 'clip.mp4')
     """
-    return int(text) if text.strip().isdigit() else text
+    digits = text.strip()
+    digits = digits[1:] if digits.startswith("-") else digits
+    # ASCII only ("²".isdigit() is True, int("²") fails); "-1" is a (refused) camera index
+    return int(text) if digits.isascii() and digits.isdigit() else text
 
 
 def source_stem(source: int | str) -> str:
@@ -429,7 +432,7 @@ def build_overlay(options: RunOptions, counter_name: str | None = None) -> Annot
         if counter_name is not None:
             reps = result.results.get(counter_name)
             if reps is not None:
-                out.append(f"{counter_name}: {reps.count}  ({reps.phase.value})")
+                out.append(f"{counter_name}: {reps.count}  {reps.phase_text}")
         return out
 
     parts.append(TextPanel(lines, corner="top-left"))
@@ -622,10 +625,9 @@ def _worker_init(queue: Any, verbose: bool, stop_event: Any = None) -> None:
 
     _QUEUE = queue
     quiet_codec_warning()  # the parent said it once for the run
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    from posekit.cli import setup_logging
+
+    setup_logging("posekit", int(verbose))
     # Ctrl-C reaches every process of the terminal's group: a worker finishes its current frame
     # and returns what it has (the parent prints the summaries), never a traceback.
     _STOP = StopOnInterrupt(None if stop_event is None else stop_event.is_set).__enter__()
@@ -749,6 +751,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _thread_count(text: str) -> int:
+    from posekit.inference import max_num_threads
+
+    value = _positive_int(text)
+    if value > max_num_threads():
+        raise argparse.ArgumentTypeError(
+            f"at most {max_num_threads()} threads on this machine ({os.cpu_count() or 1} CPUs), "
+            f"got {value}; these models gain nothing beyond 2"
+        )
+    return value
+
+
 def _probability(text: str) -> float:
     try:
         value = float(text)
@@ -781,11 +795,10 @@ def add_tracker_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--threads",
-        type=_positive_int,
+        type=_thread_count,
         metavar="N",
         default=None,
-        help="onnxruntime threads per model (default: posekit's default; with --jobs, "
-        "CPU count / jobs)",
+        help="onnxruntime threads per model (default: posekit's default)",
     )
     g.add_argument(
         "--min-detection-confidence",
@@ -883,7 +896,8 @@ def register(subparsers: Any) -> None:
         type=_positive_int,
         metavar="N",
         default=None,
-        help="inputs processed at once (default: min(inputs, CPU count))",
+        help="inputs processed at once (default: min(inputs, CPU count)); each gets CPU "
+        "count / jobs onnxruntime threads unless --threads is given",
     )
     run_g.add_argument(
         "--max-frames", type=_positive_int, metavar="N", default=None, help="stop after N frames"
@@ -967,6 +981,7 @@ def run(args: argparse.Namespace) -> int:
         )
         for s in sources
     ]
+    from posekit.cli import image_file
     from posekit.outputs import check_outputs
     from posekit.sinks import check_writable
 
@@ -975,6 +990,11 @@ def run(args: argparse.Namespace) -> int:
     for job in jobs:  # fail before any work on a bad input or output path
         if isinstance(job.source, str) and "://" not in job.source:
             _check_video_path(job.source)
+        if options.count and image_file(job.source):
+            raise InputError(
+                f"{job.source} is a still image: --count needs a video file or a camera index "
+                "(without --count, posekit run tracks the pose in a photo as one frame)"
+            )
         for what, path in job_outputs(job):
             if path is not None:
                 check_writable(path, what)

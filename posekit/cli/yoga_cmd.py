@@ -13,6 +13,12 @@ The classifier is MediaPipe's k-NN pose classifier (:mod:`posekit.analyzers.clas
 poses are embedded (translation and scale invariant), every sample votes with its distance to
 the pose and to its mirror image, and video votes are smoothed over time.
 
+``fit`` keeps the sha256 of every training image in the classifier file; ``predict`` on images
+marks those it was trained on, warns when there are any and reports the accuracy on all the
+images and on the unseen ones only (a training image is its own nearest neighbour, so its
+prediction says nothing about new photos). For a classifier file without fingerprints (older
+posekit) a training image is recognised by its landmarks being those of a training sample.
+
 Example:
     >>> from posekit.cli import build_parser
     >>> args = build_parser().parse_args(["yoga", "fit", "imgs", "--out", "m.npz"])
@@ -54,7 +60,7 @@ def register(subparsers: Any) -> None:
             "k-NN pose classification (MediaPipe's method): `fit` builds a classifier from a "
             "folder with one sub-folder of images per class; `predict` classifies images "
             "(label and votes), a video or a camera (class smoothed over time, shown live or "
-            "written with --output)."
+            "written with `predict --output`)."
         ),
     )
     actions = parser.add_subparsers(dest="yoga_command", metavar="ACTION")
@@ -89,9 +95,10 @@ def register(subparsers: Any) -> None:
         help="classify images, a folder of images, a video or a camera",
         description=(
             "Classify each SOURCE with MODEL: image files or folders of images (prints the "
-            "label and votes; with sub-folders named after classes, also the accuracy), or "
-            "one video file / camera index (smoothed class per frame, in a window unless "
-            "--no-show, and the time spent in each class)."
+            "label and votes; with sub-folders named after classes, also the accuracy on all "
+            "images and on those not used for training), or one video file / camera index "
+            "(smoothed class per frame, in a window unless --no-show, and the time spent in "
+            "each class)."
         ),
     )
     p_pred.add_argument("model_path", metavar="MODEL", help="a classifier saved by `yoga fit`")
@@ -165,6 +172,7 @@ def fit(args: argparse.Namespace) -> int:
         IMAGE_EXTENSIONS,
         PoseClassifier,
         extract_folder_samples,
+        file_sha256,
     )
     from posekit.cli.run_cmd import ensure_models, options_from_args
     from posekit.outputs import check_outputs, write_atomic
@@ -192,7 +200,10 @@ def fit(args: argparse.Namespace) -> int:
         )
     per_class = Counter(found.labels)
     voters = args.voters or min(10, min(per_class.values()))
-    clf = PoseClassifier(found.landmarks, found.labels, found.names, top_n_by_mean_distance=voters)
+    digests = [file_sha256(Path(args.folder) / name) for name in found.names]  # predict's check
+    clf = PoseClassifier(
+        found.landmarks, found.labels, found.names, top_n_by_mean_distance=voters, sha256=digests
+    )
     write_atomic(out, "--out", clf.save).commit()  # a full disk leaves no partial file
     print(f"{len(found.labels)} samples, {len(per_class)} classes, {voters} voters -> {out}")
     for name in clf.classes:
@@ -217,6 +228,7 @@ class ImagePrediction:
     label: str | None
     votes: dict[str, float]
     truth: str | None = None
+    in_training: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +263,37 @@ def _image_list(sources: list[str], classes: tuple[str, ...]) -> list[tuple[Path
     return items
 
 
+def in_training_set(clf: PoseClassifier, digest: str, landmarks: Any) -> bool:
+    """Was this image one of ``clf``'s training images? By the sha256 of its file when the
+    classifier kept fingerprints; else (a file of an older posekit) by its landmarks matching
+    a training sample's to a hundredth of a pixel (the tracker in image mode is deterministic,
+    another photo never lands on all 33 points).
+
+    Example:
+        >>> import numpy as np
+        >>> from posekit.analyzers.classifier import PoseClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> lm = rng.normal(size=(2, 33, 3)).astype(np.float32)
+        >>> clf = PoseClassifier(lm, ["a", "b"], sha256=["ab" * 32, ""])
+        >>> in_training_set(clf, "ab" * 32, lm[1] + 5), in_training_set(clf, "cd" * 32, lm[1])
+        (True, False)
+        >>> in_training_set(PoseClassifier(lm, ["a", "b"]), "cd" * 32, lm[1])
+        True
+    """
+    import numpy as np
+
+    known = {h for h in clf.sha256 if h}
+    if known:
+        return digest in known
+    diff = np.abs(clf.landmarks - np.asarray(landmarks, np.float32)).max(axis=(1, 2))
+    return bool(diff.min() < 0.01)
+
+
+def _accuracy(preds: list[ImagePrediction]) -> str:
+    right = sum(p.label == p.truth for p in preds)
+    return f"{right}/{len(preds)} ({100 * right / max(len(preds), 1):.0f} %)"
+
+
 def _top_votes(votes: ClassVotes, n: int = 3) -> list[tuple[str, float]]:
     return sorted(votes.votes.items(), key=lambda kv: -kv[1])[:n]
 
@@ -283,7 +326,10 @@ def predict(args: argparse.Namespace) -> int:
 
 
 def _predict_images(clf: PoseClassifier, args: argparse.Namespace, options: Any) -> int:
+    import hashlib
+
     import cv2
+    import numpy as np
 
     from posekit.tracker import Tracker
 
@@ -297,7 +343,11 @@ def _predict_images(clf: PoseClassifier, args: argparse.Namespace, options: Any)
         refine_heatmap=options.refine_heatmap,
     ) as tracker:
         for path, truth in items:
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+            image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
             if image is None:
                 raise InputError(f"{path} cannot be read as an image: is it a JPEG / PNG file?")
             pose = tracker.process(image, 0.0).pose
@@ -305,19 +355,38 @@ def _predict_images(clf: PoseClassifier, args: argparse.Namespace, options: Any)
                 preds.append(ImagePrediction(str(path), None, {}, truth))
                 print(f"{path}: no person found")
                 continue
+            seen = in_training_set(clf, hashlib.sha256(data).hexdigest(), pose.xyz)
             votes = clf.classify(pose)
-            preds.append(ImagePrediction(str(path), votes.label, dict(votes.votes), truth))
+            preds.append(ImagePrediction(str(path), votes.label, dict(votes.votes), truth, seen))
             top = ", ".join(f"{name} {v:g}/{votes.k}" for name, v in _top_votes(votes))
             mark = "" if truth is None else ("  ok" if votes.label == truth else f"  (is {truth})")
-            print(f"{path}: {votes.label}  [{top}]{mark}")
+            print(f"{path}: {votes.label}  [{top}]{mark}{'  [training image]' if seen else ''}")
     judged = [p for p in preds if p.truth is not None]
+    trained = sum(p.in_training for p in preds)
+    if trained:
+        logger.warning(
+            "%d of the %d images with a pose are training images of %s: a training image is "
+            "its own nearest neighbour, so only the unseen images measure accuracy",
+            trained,
+            sum(p.label is not None for p in preds),
+            args.model_path,
+        )
     if judged:
-        right = sum(p.label == p.truth for p in judged)
-        print(f"accuracy: {right}/{len(judged)} ({100 * right / len(judged):.0f} %)")
+        unseen = [p for p in judged if not p.in_training]
+        line = f"accuracy: {_accuracy(judged)}"
+        if trained:
+            line += (
+                f" on all images, {_accuracy(unseen)} on the {len(unseen)} not used for training"
+                if unseen
+                else " on all images, all of them training images: no accuracy on unseen images"
+            )
+        print(line)
     if args.json is not None:
         doc = [
-            {"path": p.path, "label": p.label, "votes": p.votes, "truth": p.truth} for p in preds
-        ]
+            {"path": p.path, "label": p.label, "votes": p.votes, "truth": p.truth,
+             "in_training": p.in_training}
+            for p in preds
+        ]  # fmt: skip
         _write(args.json, json.dumps(doc, indent=1) + "\n")
     return 0
 
