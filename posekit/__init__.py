@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from posekit.accuracy import AccuracyPolicy
 from posekit.errors import (
     ChecksumError,
     ConversionError,
@@ -37,6 +38,7 @@ from posekit.errors import (
     UnsupportedOpError,
 )
 from posekit.pose import Landmark, Pose
+from posekit.results import FrameResult, Timings, TrackingState
 from posekit.roi import PersonBox, RotatedRect
 from posekit.sequence import PoseSequence
 from posekit.topology import (
@@ -49,7 +51,7 @@ from posekit.topology import (
     SKELETON_EDGES,
     Keypoint,
 )
-from posekit.tracker import AccuracyPolicy, FrameResult, Timings, Tracker, TrackingState
+from posekit.tracker import Tracker
 
 if TYPE_CHECKING:
     from posekit.schema import PoseModel, pose_json_schema

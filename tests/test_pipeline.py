@@ -21,7 +21,7 @@ from posekit.analyzers import (
 from posekit.errors import InputError, TimestampError
 from posekit.filters import OneEuroFilter, PoseFilter, PoseSmoother
 from posekit.pose import Pose
-from posekit.tracker import FrameResult, TrackingState
+from posekit.results import FrameResult, TrackingState
 
 
 def pose_at(x: float) -> Pose:

@@ -56,9 +56,10 @@ import numpy as np
 import numpy.typing as npt
 
 from posekit.analyzers.base import Analyzer, PoseFrame
-from posekit.detector import ModelRunner, ssd_anchors, weighted_nms
+from posekit.detector import ssd_anchors, weighted_nms
 from posekit.errors import InputError, ModelError
 from posekit.image import Frame, as_frame, crop_to_tensor
+from posekit.inference import ModelRunner
 from posekit.pose import Pose
 from posekit.roi import BorderMode, RoiCropper, RotatedRect, normalize_radians
 

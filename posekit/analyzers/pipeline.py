@@ -6,7 +6,7 @@ they transform the pose, e.g. smoothing) and of **analyzers**
 under their ``name``). It is the one way to attach plugins:
 
 * live: ``pipe.stream(tracker.stream(source))`` yields the tracker's
-  :class:`~posekit.tracker.FrameResult` objects with the filtered ``pose`` and
+  :class:`~posekit.results.FrameResult` objects with the filtered ``pose`` and
   ``results = {analyzer.name: output}``; ``pipe.process(tracker.process(image, t))`` does one
   frame;
 * offline: ``pipe.run(poses, fps=30)`` over recorded poses (``None`` = no pose), or
@@ -40,7 +40,7 @@ from posekit.analyzers.base import Analyzer, OfflineFrame, PoseFrame
 from posekit.errors import InputError, TimestampError
 from posekit.filters import PoseFilter
 from posekit.pose import Pose
-from posekit.tracker import FrameResult
+from posekit.results import FrameResult
 
 __all__ = ["AnalyzedFrame", "Pipeline", "ResultFrame"]
 
@@ -133,7 +133,7 @@ class Pipeline:
     def process(self, frame: PoseFrame) -> ResultFrame:
         """Filter one frame's pose and run the analyzers on it.
 
-        A :class:`~posekit.tracker.FrameResult` comes back as a ``FrameResult`` (with the
+        A :class:`~posekit.results.FrameResult` comes back as a ``FrameResult`` (with the
         filtered pose and ``results``); any other frame as an :class:`AnalyzedFrame`.
 
         Raises:
