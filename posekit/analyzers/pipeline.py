@@ -14,8 +14,9 @@ under their ``name``). It is the one way to attach plugins:
   :class:`~posekit.analyzers.base.OfflineFrame`), yields :class:`AnalyzedFrame` objects.
 
 Per frame: a frame without a pose resets every filter (like the tracker's own smoothing) and
-reaches every analyzer with ``pose=None``. Timestamps must be finite and strictly increase
-(:class:`~posekit.errors.TimestampError` otherwise, with the pipeline untouched). ``stream`` and
+reaches every analyzer with ``pose=None``. Timestamps follow the tracker's rule
+(:func:`posekit.timestamps.check_timestamp`: finite, at least 1 µs apart;
+:class:`~posekit.errors.TimestampError` otherwise, with the pipeline untouched). ``stream`` and
 ``run`` reset all plugins first.
 
 Example:
@@ -37,10 +38,11 @@ from types import MappingProxyType
 from typing import Any, Protocol, overload
 
 from posekit.analyzers.base import Analyzer, OfflineFrame, PoseFrame
-from posekit.errors import InputError, TimestampError
+from posekit.errors import InputError
 from posekit.filters import PoseFilter
 from posekit.pose import Pose
 from posekit.results import FrameResult
+from posekit.timestamps import check_timestamp
 
 __all__ = ["AnalyzedFrame", "Pipeline", "ResultFrame"]
 
@@ -139,12 +141,12 @@ class Pipeline:
         Raises:
             TimestampError: timestamp not finite or not later than the previous frame's.
         """
-        t = float(frame.timestamp)
-        if not math.isfinite(t) or (self._last_t is not None and t <= self._last_t):
-            raise TimestampError(
-                f"frame {frame.index}: timestamp {frame.timestamp!r} s is not later than the "
-                f"previous {self._last_t!r} s: feed frames in time order or reset() the pipeline"
-            )
+        t = check_timestamp(
+            frame.timestamp,
+            self._last_t,
+            advice="feed frames in time order or reset() the pipeline",
+            where=f"frame {frame.index}: ",
+        )
         self._last_t = t
         pose = frame.pose
         if pose is None:
