@@ -76,6 +76,10 @@ class FrameResult:
             ``"detector"`` (the normal detector pass), ``"hint"`` (the caller's ``roi``), or the
             name of the recovery pass (see :data:`posekit.accuracy.RECOVERY_PASSES`); None
             without a pose.
+        object_scale: video mode: the person's size in pixels that MediaPipe's smoothing
+            divides speeds by (the mean side of the ROI of the auxiliary points 33/34, before
+            the 1.25 enlargement); ``Pipeline`` passes it to its filters. None without a pose
+            and in image mode.
     """
 
     pose: Pose | None
@@ -89,6 +93,7 @@ class FrameResult:
     timings: Timings = Timings()
     results: Mapping[str, Any] = field(default_factory=lambda: _NO_RESULTS)
     found_by: str | None = None
+    object_scale: float | None = None
 
     @property
     def has_pose(self) -> bool:

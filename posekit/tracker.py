@@ -68,14 +68,7 @@ from posekit.accuracy import (
 )
 from posekit.detector import Detection, PoseDetector
 from posekit.errors import InputError, PosekitError, SourceError
-from posekit.filters import (
-    AUXILIARY_LANDMARKS,
-    IMAGE_LANDMARKS,
-    VISIBILITY_ALPHA,
-    WORLD_LANDMARKS,
-    LandmarksSmoother,
-    SegmentationSmoother,
-)
+from posekit.filters import AUXILIARY_LANDMARKS, PoseFilter, PoseSmoother, SegmentationSmoother
 from posekit.image import Frame, as_frame
 from posekit.inference import ModelRunner, check_num_threads
 from posekit.landmarks import LandmarkModel, landmark_complexity
@@ -90,6 +83,7 @@ __all__ = ["Mode", "Tracker"]
 logger = logging.getLogger(__name__)
 
 Mode = Literal["video", "image"]
+SmootherName = Literal["mediapipe"]
 
 _TRACKER_ADVICE = (
     "pass real capture times in seconds, skip the frame, or call reset() to start a new sequence"
@@ -103,11 +97,17 @@ class Tracker:
         model: landmark model complexity: ``"lite"``, ``"full"`` (default) or ``"heavy"``.
         mode: ``"video"`` (tracking + smoothing, timestamps must increase) or ``"image"``
             (independent frames: detector every call, no smoothing).
-        smooth: smooth landmarks, world landmarks and visibility (video mode).
+        smooth: the older spelling of ``smoother``: True is ``"mediapipe"``, False is None
+            (None: as ``smoother`` says).
         segmentation: also return a person mask per frame (costs a model output + a warp).
         smooth_segmentation: in video mode, blend each mask with the previous one where the
             model is unsure, as MediaPipe does (``smooth_segmentation=True`` there; see
             :class:`~posekit.filters.SegmentationSmoother`). Only with ``segmentation=True``.
+        smoother: how video-mode poses are smoothed: ``"mediapipe"`` (default: MediaPipe's
+            pose smoothing, :meth:`PoseSmoother.mediapipe <posekit.filters.PoseSmoother.mediapipe>`
+            scaled by the auxiliary-point ROI), any :class:`~posekit.filters.PoseFilter` (the
+            same classes as ``Pipeline(filters=...)``; the tracker owns and resets it), or None
+            (raw landmarks). The ROI prediction has its own smoothing either way.
         min_detection_confidence: detector score threshold in ``[0, 1]``.
         min_tracking_confidence: pose presence below this ends tracking, in ``[0, 1]``.
         num_threads: onnxruntime threads per model (None: posekit's default, 2 capped at the CPU
@@ -159,7 +159,7 @@ class Tracker:
         self,
         model: str = "full",
         mode: Mode = "video",
-        smooth: bool = True,
+        smooth: bool | None = None,
         segmentation: bool = False,
         min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
@@ -175,6 +175,7 @@ class Tracker:
         person: PersonChoice | None = None,
         smooth_segmentation: bool = True,
         adaptive_threads: bool | None = None,
+        smoother: SmootherName | PoseFilter | None = "mediapipe",
     ) -> None:
         if num_threads is not None:
             check_num_threads(num_threads)  # before onnxruntime tries to start them
@@ -218,7 +219,9 @@ class Tracker:
         self.accuracy: AccuracyPolicy = policy
         self.model = complexity
         self.mode: Mode = mode
-        self.smooth = bool(smooth)
+        #: The pose smoothing in force (a :class:`~posekit.filters.PoseFilter`), or None.
+        self.smoother: PoseFilter | None = _smoother(smoother, smooth)
+        self._fast_smoother = self.smoother if type(self.smoother) is PoseSmoother else None
         self.segmentation = bool(segmentation)
         self.smooth_segmentation = bool(smooth_segmentation)
         self.min_tracking_confidence = float(min_tracking_confidence)
@@ -238,9 +241,7 @@ class Tracker:
             segmentation=self.segmentation,
             adaptive_threads=(spin is None) if adaptive_threads is None else adaptive_threads,
         )
-        self._image_smoother = LandmarksSmoother(IMAGE_LANDMARKS, visibility_alpha=VISIBILITY_ALPHA)
-        self._world_smoother = LandmarksSmoother(WORLD_LANDMARKS, visibility_alpha=None)
-        self._aux_smoother = LandmarksSmoother(AUXILIARY_LANDMARKS, visibility_alpha=None)
+        self._aux_smoother = AUXILIARY_LANDMARKS.make()
         self._mask_smoother = SegmentationSmoother()
         self._lock = threading.RLock()
         self._readers: list[FrameReader] = []
@@ -265,8 +266,8 @@ class Tracker:
             self._reset_filters()
 
     def _reset_filters(self) -> None:
-        self._image_smoother.reset()
-        self._world_smoother.reset()
+        if self.smoother is not None:
+            self.smoother.reset()
         self._aux_smoother.reset()
         self._mask_smoother.reset()
 
@@ -292,6 +293,11 @@ class Tracker:
     def is_tracking(self) -> bool:
         """True when the next frame will reuse the ROI from the last landmarks."""
         return self._next_roi is not None
+
+    @property
+    def smooth(self) -> bool:
+        """True when poses are smoothed (``smoother`` is not None)."""
+        return self.smoother is not None
 
     @property
     def detector_runs(self) -> int:
@@ -434,23 +440,28 @@ class Tracker:
                 return self._lost(ts, idx, roi, None, keep, t_start, 0.0, crop_ms, lm_ms)
             est = self.landmarks.decode(raw, roi, frame.size)
 
-        points = est.landmarks
-        world = est.world
-        visibility = est.visibility
+        points: NDArray[Any] = est.landmarks
+        world: NDArray[Any] | None = est.world
+        visibility: NDArray[Any] = est.visibility
         mask = est.segmentation
+        scale: float | None = None
+        smoother = None
         if self.mode == "video":
             aux_rect = RotatedRect.from_alignment_points(
                 est.auxiliary[0, :2], est.auxiliary[1, :2], scale=1.0
             )
             scale = aux_rect.object_scale
-            aux = self._aux_smoother(est.auxiliary, ts, object_scale=scale).points
+            aux = self._aux_smoother(est.auxiliary, ts, scale).astype(np.float32)
             next_roi = RotatedRect.from_alignment_points(aux[0, :2], aux[1, :2])
             self._next_roi = next_roi if next_roi.is_valid() else None
-            if self.smooth:
-                sm = self._image_smoother(points, ts, object_scale=scale, visibility=visibility)
-                points = sm.points
-                visibility = sm.visibility if sm.visibility is not None else visibility
-                world = self._world_smoother(world, ts).points
+            smoother, fast = self.smoother, self._fast_smoother
+            if fast is not None:
+                # PoseSmoother's own arrays, without building the raw Pose first
+                xyz, world, visibility = fast.smooth_arrays(
+                    points, world, visibility, ts, scale if fast.scale_by_object else None
+                )
+                points = xyz.astype(np.float32)
+                smoother = None
             if mask is not None and self.smooth_segmentation:
                 mask = self._mask_smoother(mask)
         pose = Pose(
@@ -462,6 +473,8 @@ class Tracker:
             world=world,
             image_size=frame.size,
         )
+        if smoother is not None:
+            pose = smoother.apply(pose, ts, scale)
         t3 = time.perf_counter()
         return FrameResult(
             pose=pose,
@@ -474,6 +487,7 @@ class Tracker:
             frame=keep,
             timings=Timings(det_ms, crop_ms, lm_ms, (t3 - t2) * 1e3, (t3 - t_start) * 1e3),
             found_by=found_by,
+            object_scale=scale,
         )
 
     def _lost(
@@ -595,3 +609,26 @@ class Tracker:
             f"Tracker(model={self.model!r}, mode={self.mode!r}, smooth={self.smooth}, "
             f"segmentation={self.segmentation}, tracking={self.is_tracking})"
         )
+
+
+def _smoother(smoother: object, smooth: bool | None) -> PoseFilter | None:
+    """The tracker's pose filter from ``smoother=`` and the older ``smooth=`` alias."""
+    if smooth is not None:
+        wanted = "mediapipe" if smooth else None
+        if smoother != "mediapipe" and (smoother is None) == bool(smooth):
+            raise InputError(
+                f"smooth={smooth!r} contradicts smoother={smoother!r}: pass only smoother= "
+                "('mediapipe', a posekit.filters.PoseFilter or None)"
+            )
+        if smoother == "mediapipe":
+            smoother = wanted
+    if smoother is None:
+        return None
+    if isinstance(smoother, PoseFilter):
+        return smoother
+    if smoother == "mediapipe":
+        return PoseSmoother.mediapipe()
+    raise InputError(
+        f"smoother={smoother!r} is unknown: pass 'mediapipe', a posekit.filters.PoseFilter "
+        "(e.g. PoseSmoother.relative_velocity()) or None"
+    )

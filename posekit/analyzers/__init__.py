@@ -17,7 +17,7 @@ Example:
     >>> import posekit
     >>> from posekit.analyzers import Pipeline, SquatCounter
     >>> from posekit.filters import PoseSmoother
-    >>> pipe = Pipeline(filters=[PoseSmoother.one_euro()], analyzers=[SquatCounter()])
+    >>> pipe = Pipeline(filters=[PoseSmoother.mediapipe()], analyzers=[SquatCounter()])
     >>> with posekit.Tracker(smooth=False) as tracker:  # doctest: +SKIP
     ...     for frame in pipe.stream(tracker.stream("squats.mp4")):
     ...         reps = frame.results["squats"]

@@ -13,6 +13,11 @@ under their ``name``). It is the one way to attach plugins:
   ``pipe.stream(frames)`` over any :class:`~posekit.analyzers.base.PoseFrame` objects (e.g.
   :class:`~posekit.analyzers.base.OfflineFrame`), yields :class:`AnalyzedFrame` objects.
 
+Filters are the tracker's own smoothing classes (``Tracker(smoother=...)`` takes the same
+:class:`~posekit.filters.PoseFilter`); on a tracker frame they get its ``object_scale``, so
+``Pipeline(filters=[PoseSmoother.mediapipe()])`` over ``Tracker(smoother=None)`` gives exactly
+the poses of ``Tracker()``.
+
 Per frame: a frame without a pose resets every filter (like the tracker's own smoothing) and
 reaches every analyzer with ``pose=None``. Timestamps follow the tracker's rule
 (:func:`posekit.timestamps.check_timestamp`: finite, at least 1 µs apart;
@@ -86,7 +91,7 @@ class Pipeline:
         >>> from posekit.filters import PoseSmoother
         >>> from posekit.analyzers import AngleAnalyzer
         >>> pose = Pose(np.zeros((33, 2)), np.zeros(33), np.ones(33), np.ones(33), score=1.0)
-        >>> pipe = Pipeline(filters=[PoseSmoother.one_euro()], analyzers=[AngleAnalyzer(["knee"])])
+        >>> pipe = Pipeline(filters=[PoseSmoother.mediapipe()], analyzers=[AngleAnalyzer(["knee"])])
         >>> out = pipe.run([pose, None, pose], fps=30)
         >>> [f.results["angles"]["knee"] for f in out]  # zero-length limbs: unknown
         [None, None, None]
@@ -153,8 +158,9 @@ class Pipeline:
             for f in self.filters:
                 f.reset()
         else:
+            scale = frame.object_scale if isinstance(frame, FrameResult) else None
             for f in self.filters:
-                pose = f(pose, t)
+                pose = f.apply(pose, t, scale)
         seen: PoseFrame = frame
         if pose is not frame.pose:
             if isinstance(frame, FrameResult):
