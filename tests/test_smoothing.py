@@ -11,8 +11,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from conftest import DATA
-from test_tracker import FRAME, FakeLandmarkRunner, fake_tracker
+from conftest import DATA, FakeLandmarkRunner, fake_tracker
 
 from posekit.analyzers import Pipeline
 from posekit.errors import InputError
@@ -28,6 +27,7 @@ from posekit.pose import Pose
 from posekit.results import FrameResult
 from posekit.tracker import Tracker
 
+FRAME = np.zeros((480, 640, 3), np.uint8)
 SQUAT = DATA / "videos" / "squat_workouttracker_17.mp4"
 N_FRAMES = 40
 

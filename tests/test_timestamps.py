@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_tracker import FRAME, fake_tracker
+from conftest import fake_tracker
 
 from posekit.analyzers import ClassRepCounter, Pipeline, PoseClassifier, SquatCounter
 from posekit.analyzers.base import OfflineFrame
@@ -17,6 +17,7 @@ from posekit.errors import TimestampError
 from posekit.pose import Pose
 from posekit.timestamps import MIN_TIMESTAMP_STEP, check_timestamp
 
+FRAME = np.zeros((480, 640, 3), np.uint8)
 BIG = 2.0**34  # float64 seconds resolve 3.8 µs here
 
 # previous, timestamp, expected (float seconds, or the exception and a message fragment)
