@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from posekit._version import __version__
 from posekit.errors import (
     ChecksumError,
     ConversionError,
@@ -54,20 +55,6 @@ from posekit.tracker import AccuracyPolicy, FrameResult, Timings, Tracker, Track
 if TYPE_CHECKING:
     from posekit.schema import PoseModel, pose_json_schema
 
-
-def _package_version() -> str:
-    """The installed distribution's version (the one in pyproject.toml); ``0+unknown`` when
-    posekit runs from a source tree that was never installed."""
-    from importlib import metadata
-
-    try:
-        return metadata.version("posekit")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
-
-
-__version__: str = _package_version()
-"""posekit's version, read from the package metadata (``pip show posekit``)."""
 
 __all__ = [
     "COCO17_FROM_BLAZEPOSE",

@@ -72,7 +72,8 @@ _OUT_WORLD = "Identity_4"
 #: Left/right swap of the 39 model points (the 6 auxiliary/unused points map to themselves).
 _FLIP39 = np.concatenate([FLIP_PERMUTATION, np.arange(NUM_BODY_LANDMARKS, NUM_MODEL_LANDMARKS)])
 
-#: Model complexity names accepted by :class:`LandmarkModel` -> model manager names.
+#: Complexity names -> model manager names; read only by tracker.py's alias table (both go
+#: when the tracker resolves through posekit.models.manifest.model_entry).
 MODEL_NAMES = {
     "lite": "pose_landmark_lite",
     "full": "pose_landmark_full",
@@ -222,16 +223,11 @@ class LandmarkModel:
             base.append(_OUT_HEATMAP)
         with_mask = [*base, _OUT_SEGMENTATION]
         if session is None:
-            if model not in MODEL_NAMES:
-                raise InputError(
-                    f"model={model!r} is not a pose landmark model: choose one of "
-                    f"{', '.join(MODEL_NAMES)}"
-                )
             from posekit.adaptive import AdaptiveSession
             from posekit.inference import InferenceSession, threads_pinned
-            from posekit.models import load_session
+            from posekit.models import load_session, model_entry
 
-            name = MODEL_NAMES[model]
+            name = model_entry(model, role="pose_landmarks").name  # InputError when unknown
             outputs = with_mask if segmentation else base
             session = load_session(name, outputs, num_threads=num_threads, spin=spin)
             if adaptive_threads and not threads_pinned(num_threads) and session.num_threads > 1:
