@@ -187,8 +187,9 @@ class LandmarkModel:
 
     Args:
         session: a :class:`~posekit.detector.ModelRunner` for a pose landmark model (default:
-            ``posekit.models.load_session(MODEL_NAMES[model], num_threads=num_threads)``).
-        model: ``"lite"``, ``"full"`` or ``"heavy"`` (ignored when ``session`` is given).
+            ``posekit.models.load_session(<the model>, num_threads=num_threads)``).
+        model: ``"lite"``, ``"full"`` or ``"heavy"``, or any spelling
+            :func:`posekit.models.model_entry` resolves (ignored when ``session`` is given).
         num_threads: onnxruntime intra-op threads when ``session`` is not given.
         spin: let onnxruntime's worker threads busy-wait between runs (``None``: its default).
         refine_heatmap: apply the 7x7 heatmap refinement (also requests ``Identity_3``).
