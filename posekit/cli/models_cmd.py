@@ -116,8 +116,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             "(never those of a running one), runtime copies made for other onnxruntime versions "
             "or CPUs or for models no longer installed, leftovers of interrupted installs and "
             "downloaded package archives (wheel, npm tarball). Installed models and their "
-            "runtime copies stay; the verified .tflite sources stay too (a --force reinstall "
-            "then needs no download) unless --sources is given."
+            "runtime copies stay; the verified .tflite sources stay too (a "
+            "`models install --force` then needs no download) unless --sources is given."
         ),
     )
     p_clean.add_argument(
