@@ -374,7 +374,7 @@ def test_damaged_runtime_copy_is_rebuilt_never_used(
     session giving the intact model's outputs (the copy is checked and rebuilt), never an error
     and never other numbers."""
     from posekit.models import load_session
-    from posekit.models.runtime import runtime_dir
+    from posekit.models.variants import runtime_dir
 
     monkeypatch.setenv("POSEKIT_HOME", str(installed_detector))
     monkeypatch.setenv("POSEKIT_MODEL_ROUTES", "local")
