@@ -40,21 +40,21 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from posekit.detector import ModelRunner
 from posekit.errors import InputError, ModelError
 from posekit.image import Frame, as_frame, crop_to_tensor
+from posekit.inference import ModelRunner
 from posekit.roi import BorderMode, RoiCropper, RotatedRect
 from posekit.topology import FLIP_PERMUTATION
 
 __all__ = [
     "LANDMARK_INPUT_SIZE",
-    "MODEL_NAMES",
     "NUM_BODY_LANDMARKS",
     "NUM_MODEL_LANDMARKS",
     "LandmarkEstimate",
     "LandmarkModel",
     "LandmarkTensors",
     "average_estimates",
+    "landmark_complexity",
     "refine_from_heatmap",
 ]
 
@@ -72,13 +72,23 @@ _OUT_WORLD = "Identity_4"
 #: Left/right swap of the 39 model points (the 6 auxiliary/unused points map to themselves).
 _FLIP39 = np.concatenate([FLIP_PERMUTATION, np.arange(NUM_BODY_LANDMARKS, NUM_MODEL_LANDMARKS)])
 
-#: Complexity names -> model manager names; read only by tracker.py's alias table (both go
-#: when the tracker resolves through posekit.models.manifest.model_entry).
-MODEL_NAMES = {
-    "lite": "pose_landmark_lite",
-    "full": "pose_landmark_full",
-    "heavy": "pose_landmark_heavy",
-}
+
+def landmark_complexity(model: object) -> str | None:
+    """The complexity (``"lite"``, ``"full"``, ``"heavy"``) that ``model`` names, or None.
+
+    Accepts every spelling of a pose landmark model the model-name table knows
+    (:func:`posekit.models.model_entry`): the complexity, MediaPipe's ``model_complexity`` 0/1/2
+    and the model manager name, in any case.
+
+    >>> landmark_complexity("Pose_Landmark_Heavy"), landmark_complexity(0), landmark_complexity("x")
+    ('heavy', 'lite', None)
+    """
+    from posekit.models.manifest import UnknownModelError, model_entry
+
+    try:
+        return model_entry(str(model), role="pose_landmarks").alias
+    except UnknownModelError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +196,7 @@ class LandmarkModel:
     """Crop a ROI, run ``pose_landmark_{lite,full,heavy}``, decode to image pixels.
 
     Args:
-        session: a :class:`~posekit.detector.ModelRunner` for a pose landmark model (default:
+        session: a :class:`~posekit.inference.ModelRunner` for a pose landmark model (default:
             ``posekit.models.load_session(<the model>, num_threads=num_threads)``).
         model: ``"lite"``, ``"full"`` or ``"heavy"``, or any spelling
             :func:`posekit.models.model_entry` resolves (ignored when ``session`` is given).

@@ -60,6 +60,7 @@ from posekit.analyzers.base import Analyzer, PoseFrame
 from posekit.errors import InputError
 from posekit.pose import Pose
 from posekit.sequence import PoseSequence
+from posekit.timestamps import check_timestamp
 from posekit.topology import FLIP_PERMUTATION, NUM_KEYPOINTS, Keypoint
 
 if TYPE_CHECKING:
@@ -86,6 +87,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+_TIMESTAMP_ADVICE = "feed frames in time order, or reset() for a new sequence"
 
 F32Array = npt.NDArray[np.float32]
 
@@ -1114,6 +1117,7 @@ class ClassRepCounter(Analyzer[ClassRepState]):
         self._in_pose = False
         self._start = 0.0
         self._peak = 0.0
+        self._last_t: float | None = None
 
     @property
     def count(self) -> int:
@@ -1122,27 +1126,37 @@ class ClassRepCounter(Analyzer[ClassRepState]):
 
     def update(self, frame: PoseFrame) -> ClassRepState:
         pose = frame.pose
+        t = check_timestamp(frame.timestamp, self._last_t, advice=_TIMESTAMP_ADVICE)
         if pose is None:
+            self._last_t = t
             self._in_pose = False
             self._smoother.reset()
             return ClassRepState(self.count, False, None, tuple(self._reps))
         votes = float(self._smoother(self.classifier.vote_vector(pose))[self._col])
-        return self.update_votes(votes, frame.timestamp)
+        return self.update_votes(votes, t)
 
     def update_votes(self, votes: float, timestamp: float) -> ClassRepState:
-        """Advance the hysteresis with an already smoothed vote count (offline use)."""
+        """Advance the hysteresis with an already smoothed vote count (offline use).
+
+        Raises:
+            InputError: ``votes`` is not finite.
+            TimestampError: ``timestamp`` breaks :func:`posekit.timestamps.check_timestamp`
+                (the counter is left untouched).
+        """
         if not math.isfinite(votes):
             raise InputError(f"votes must be a finite number, got {votes!r}")
+        t = check_timestamp(timestamp, self._last_t, advice=_TIMESTAMP_ADVICE)
+        self._last_t = t
         new_rep = False
         if not self._in_pose:
             if votes > self.enter_votes:
                 self._in_pose = True
-                self._start = float(timestamp)
+                self._start = t
                 self._peak = votes
         else:
             self._peak = max(self._peak, votes)
             if votes < self.exit_votes:
                 self._in_pose = False
-                self._reps.append(ClassRep(self._start, float(timestamp), self._peak))
+                self._reps.append(ClassRep(self._start, t, self._peak))
                 new_rep = True
         return ClassRepState(self.count, self._in_pose, votes, tuple(self._reps), new_rep)
