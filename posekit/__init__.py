@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from posekit._version import __version__
 from posekit.accuracy import AccuracyPolicy
 from posekit.errors import (
     ChecksumError,
@@ -81,20 +82,6 @@ if TYPE_CHECKING:
     from posekit.filters import PoseFilter, PoseSmoother
     from posekit.schema import PoseModel, pose_json_schema
 
-
-def _package_version() -> str:
-    """The installed distribution's version (the one in pyproject.toml); ``0+unknown`` when
-    posekit runs from a source tree that was never installed."""
-    from importlib import metadata
-
-    try:
-        return metadata.version("posekit")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
-
-
-__version__: str = _package_version()
-"""posekit's version, read from the package metadata (``pip show posekit``)."""
 
 __all__ = [
     "COCO17_FROM_BLAZEPOSE",

@@ -363,7 +363,7 @@ class AdaptiveSession:
         self._build_armed = False
 
     def _build_fallback(self, med: float, best: float) -> None:
-        from posekit.models.manager import no_install  # nothing is installed on the hot path
+        from posekit.models.store import no_install  # nothing is installed on the hot path
 
         t0 = time.perf_counter()
         try:

@@ -48,7 +48,6 @@ from posekit.topology import FLIP_PERMUTATION
 
 __all__ = [
     "LANDMARK_INPUT_SIZE",
-    "MODEL_NAMES",
     "NUM_BODY_LANDMARKS",
     "NUM_MODEL_LANDMARKS",
     "LandmarkEstimate",
@@ -73,27 +72,23 @@ _OUT_WORLD = "Identity_4"
 #: Left/right swap of the 39 model points (the 6 auxiliary/unused points map to themselves).
 _FLIP39 = np.concatenate([FLIP_PERMUTATION, np.arange(NUM_BODY_LANDMARKS, NUM_MODEL_LANDMARKS)])
 
-#: Model complexity names accepted by :class:`LandmarkModel` -> model manager names.
-MODEL_NAMES = {
-    "lite": "pose_landmark_lite",
-    "full": "pose_landmark_full",
-    "heavy": "pose_landmark_heavy",
-}
-
-_COMPLEXITIES = {"lite": "lite", "full": "full", "heavy": "heavy", "0": "lite", "1": "full"}
-_COMPLEXITIES.update({"2": "heavy"})
-_COMPLEXITIES.update({v: k for k, v in MODEL_NAMES.items()})
-
 
 def landmark_complexity(model: object) -> str | None:
     """The complexity (``"lite"``, ``"full"``, ``"heavy"``) that ``model`` names, or None.
 
-    Accepts the complexity, MediaPipe's ``model_complexity`` 0/1/2 and the model manager name.
+    Accepts every spelling of a pose landmark model the model-name table knows
+    (:func:`posekit.models.model_entry`): the complexity, MediaPipe's ``model_complexity`` 0/1/2
+    and the model manager name, in any case.
 
     >>> landmark_complexity("Pose_Landmark_Heavy"), landmark_complexity(0), landmark_complexity("x")
     ('heavy', 'lite', None)
     """
-    return _COMPLEXITIES.get(str(model).lower())
+    from posekit.models.manifest import UnknownModelError, model_entry
+
+    try:
+        return model_entry(str(model), role="pose_landmarks").alias
+    except UnknownModelError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,8 +197,9 @@ class LandmarkModel:
 
     Args:
         session: a :class:`~posekit.inference.ModelRunner` for a pose landmark model (default:
-            ``posekit.models.load_session(MODEL_NAMES[model], num_threads=num_threads)``).
-        model: ``"lite"``, ``"full"`` or ``"heavy"`` (ignored when ``session`` is given).
+            ``posekit.models.load_session(<the model>, num_threads=num_threads)``).
+        model: ``"lite"``, ``"full"`` or ``"heavy"``, or any spelling
+            :func:`posekit.models.model_entry` resolves (ignored when ``session`` is given).
         num_threads: onnxruntime intra-op threads when ``session`` is not given.
         spin: let onnxruntime's worker threads busy-wait between runs (``None``: its default).
         refine_heatmap: apply the 7x7 heatmap refinement (also requests ``Identity_3``).
@@ -238,16 +234,11 @@ class LandmarkModel:
             base.append(_OUT_HEATMAP)
         with_mask = [*base, _OUT_SEGMENTATION]
         if session is None:
-            if model not in MODEL_NAMES:
-                raise InputError(
-                    f"model={model!r} is not a pose landmark model: choose one of "
-                    f"{', '.join(MODEL_NAMES)}"
-                )
             from posekit.adaptive import AdaptiveSession
             from posekit.inference import InferenceSession, threads_pinned
-            from posekit.models import load_session
+            from posekit.models import load_session, model_entry
 
-            name = MODEL_NAMES[model]
+            name = model_entry(model, role="pose_landmarks").name  # InputError when unknown
             outputs = with_mask if segmentation else base
             session = load_session(name, outputs, num_threads=num_threads, spin=spin)
             if adaptive_threads and not threads_pinned(num_threads) and session.num_threads > 1:

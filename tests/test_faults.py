@@ -353,7 +353,7 @@ def test_model_damaged_in_place_is_refused_not_used(home: Path, models_src: Path
     runtime copy derived before the damage keeps serving the intact model's outputs; once it
     has to be derived again, the damaged file is refused."""
     from posekit.models import verify
-    from posekit.models.runtime import clear_runtime_cache
+    from posekit.models.variants import clear_runtime_cache
 
     install(["detector"], source=models_src, progress=False)
     x = np.random.default_rng(0).random((1, 224, 224, 3), dtype=np.float32)

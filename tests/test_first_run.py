@@ -103,7 +103,7 @@ def test_dunder_version_reads_the_metadata(
 
     assert posekit.__version__ == VERSION
     monkeypatch.setattr(metadata, "version", version)
-    assert posekit._package_version() == expected
+    assert posekit._version.package_version() == expected
 
 
 # ---------------------------------------------------------------------------------- --help

@@ -23,9 +23,10 @@ from pathlib import Path
 import pytest
 
 from posekit.cli import main
-from posekit.models import MODEL_NAMES, get_spec, install, installed_models, store
-from posekit.models import runtime as rt
-from posekit.models.manager import DEFAULT_MODELS, _expand, cache_usage, clean_cache
+from posekit.models import MODEL_NAMES, get_spec, install, installed_models, store, variants
+from posekit.models.cleanup import cache_usage, clean_cache
+from posekit.models.manager import _expand
+from posekit.models.manifest import DEFAULT_MODELS
 
 REPO = Path(__file__).resolve().parents[1]
 WHEEL_NAME = "mediapipe-0.10.21-py3-none-any.whl"
@@ -199,7 +200,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, models_src: Path) -> P
     monkeypatch.setenv("POSEKIT_HOME", str(root))
     monkeypatch.setenv("POSEKIT_MODEL_ROUTES", "cache,local")
     monkeypatch.setenv("POSEKIT_MODEL_SOURCE", str(models_src))
-    for var in ("POSEKIT_OFFLINE", "POSEKIT_QUIET", rt.RUNTIME_CACHE_ENV):
+    for var in ("POSEKIT_OFFLINE", "POSEKIT_QUIET", variants.RUNTIME_CACHE_ENV):
         monkeypatch.delenv(var, raising=False)
     return root
 
@@ -292,7 +293,7 @@ CLEAN = [
 
 
 def _make(kind: str) -> Path:
-    runtime = rt.runtime_dir()
+    runtime = variants.runtime_dir()
     if kind == "dead-part":
         return _aged(store.models_dir() / f".x.onnx.{_dead_pid()}.abcd1234.part")
     if kind == "live-part":

@@ -340,7 +340,7 @@ def test_loader_on_corrupted_onnx_raises_model_error_only(
     """Damage the installed ONNX in place: loading through the manager gives a session only for
     the intact file, a ModelError (sha256 mismatch, or not installed + no source) otherwise."""
     from posekit.models import load_session
-    from posekit.models.runtime import clear_runtime_cache
+    from posekit.models.variants import clear_runtime_cache
 
     path = installed_detector / "models" / "pose_detection.onnx"
     good = path.read_bytes()
@@ -375,7 +375,7 @@ def test_damaged_runtime_copy_is_rebuilt_never_used(
     session giving the intact model's outputs (the copy is checked and rebuilt), never an error
     and never other numbers."""
     from posekit.models import load_session
-    from posekit.models.runtime import runtime_dir
+    from posekit.models.variants import runtime_dir
 
     monkeypatch.setenv("POSEKIT_HOME", str(installed_detector))
     monkeypatch.setenv("POSEKIT_MODEL_ROUTES", "local")

@@ -31,10 +31,12 @@ from posekit.errors import ChecksumError, ConversionError, ModelError, ModelSour
 from posekit.models import (
     ALIASES,
     MODEL_NAMES,
+    archives,
     cache_dir,
     get_spec,
     install,
     model_path,
+    packages,
     resolve_name,
     store,
     verify,
@@ -411,10 +413,10 @@ def test_every_failed_source_is_listed(home: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(shutil, "which", lambda _: None)  # npm absent
 
     def url_fails(self: Fetcher, src: SourceSpec, spec: Any) -> Any:
-        raise sources_mod._Skip("unreachable (Name or service not known)")
+        raise archives.RouteFailed("unreachable (Name or service not known)")
 
     def pip_fails(self: Fetcher, requirement: str, dest: Path) -> Path:
-        raise sources_mod._Skip("pip failed (exit 1): no network")
+        raise archives.RouteFailed("pip failed (exit 1): no network")
 
     monkeypatch.setattr(Fetcher, "_from_url", url_fails)
     monkeypatch.setattr(Fetcher, "_pip_download", pip_fails)
@@ -474,7 +476,7 @@ def test_pypi_route_downloads_the_wheel_once(
     def fake_tool(self: Fetcher, cmd: list[str], cwd: Path, what: str) -> str:
         calls.append(list(cmd))
         if "--platform" not in cmd:  # first attempt: no wheel for this interpreter
-            raise sources_mod._ToolFailed("pip failed", "ERROR: No matching distribution found")
+            raise packages.ToolFailed("pip failed", "ERROR: No matching distribution found")
         shutil.copy(wheel, cwd / wheel.name)
         return "Saved"
 

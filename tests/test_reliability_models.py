@@ -31,11 +31,11 @@ import pytest
 from posekit.adaptive import AdaptiveSession
 from posekit.cli import main
 from posekit.errors import ModelError, ModelSourceError, PosekitError
-from posekit.models import get_spec, install, load_session, store
+from posekit.models import get_spec, install, load_session, store, variants
 from posekit.models import runtime as rt
 from posekit.models import sources as sources_mod
-from posekit.models.manager import no_install
 from posekit.models.sources import Fetcher, SourcesExhaustedError, size_limit
+from posekit.models.store import no_install
 
 REPO = Path(__file__).resolve().parents[1]
 LM_CORE = ["Identity", "Identity_1", "Identity_3", "Identity_4"]
@@ -55,7 +55,12 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "home"
     monkeypatch.setenv("POSEKIT_HOME", str(root))
     monkeypatch.setenv("POSEKIT_MODEL_ROUTES", "cache,local")
-    for var in ("POSEKIT_MODEL_SOURCE", "POSEKIT_OFFLINE", "POSEKIT_QUIET", rt.RUNTIME_CACHE_ENV):
+    for var in (
+        "POSEKIT_MODEL_SOURCE",
+        "POSEKIT_OFFLINE",
+        "POSEKIT_QUIET",
+        variants.RUNTIME_CACHE_ENV,
+    ):
         monkeypatch.delenv(var, raising=False)
 
     def boom(*args: Any, **kwargs: Any) -> Any:
@@ -72,7 +77,7 @@ def installed_tree(models_src: Path, tmp_path_factory: pytest.TempPathFactory) -
     root = tmp_path_factory.mktemp("installed") / "home"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("POSEKIT_HOME", str(root))
-        mp.delenv(rt.RUNTIME_CACHE_ENV, raising=False)
+        mp.delenv(variants.RUNTIME_CACHE_ENV, raising=False)
         install(["detector", "lite", "full"], source=models_src, progress=False, routes=("local",))
     return root
 
@@ -406,11 +411,11 @@ def test_a_bad_sidecar_counts_as_not_installed_and_list_still_works(
 
 @pytest.mark.parametrize(("case", "content"), RECORDS, ids=[r[0] for r in RECORDS])
 def test_a_bad_runtime_record_is_rebuilt(case: str, content: bytes, installed: Path) -> None:
-    meta = rt.runtime_dir() / "pose_detection.all.json"
+    meta = variants.runtime_dir() / "pose_detection.all.json"
     meta.write_bytes(_record_bytes(content, json.loads(meta.read_text())))
     sess = load_session("detector", num_threads=1)  # expected outcome: a working session
     assert sess.output_names == ["Identity", "Identity_1"]
-    assert rt._read_meta(meta) is not None  # and a valid record again
+    assert variants.read_meta(meta) is not None  # and a valid record again
 
 
 def test_a_bad_record_does_not_stop_the_tracker(installed: Path) -> None:
@@ -418,9 +423,9 @@ def test_a_bad_record_does_not_stop_the_tracker(installed: Path) -> None:
 
     for name in (
         "pose_detection.all.json",
-        f"pose_landmark_full.{rt.variant_tag('full', LM_CORE)}.json",
+        f"pose_landmark_full.{variants.variant_tag('full', LM_CORE)}.json",
     ):
-        (rt.runtime_dir() / name).write_text("null")
+        (variants.runtime_dir() / name).write_text("null")
     Tracker(model="full", num_threads=1).process(np.zeros((240, 320, 3), np.uint8))
 
 
@@ -573,7 +578,7 @@ def test_stale_part_in_runtime_is_cleaned_and_live_ones_spared(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     pid = {"dead": _dead_pid(), "live": live_writer, "self": os.getpid(), "none": None}[writer]
-    folder = rt.runtime_dir()
+    folder = variants.runtime_dir()
     name = f".pose_detection.all.onnx.{pid}.abcd1234.part" if pid else ".x.onnx.part"
     part = folder / name
     part.write_bytes(b"\0" * 4096)
@@ -590,7 +595,7 @@ def test_stale_part_in_runtime_is_cleaned_and_live_ones_spared(
 def test_killed_runtime_build_leaves_a_part_that_the_next_load_removes(
     installed: Path, tmp_path: Path
 ) -> None:
-    shutil.rmtree(rt.runtime_dir())
+    shutil.rmtree(variants.runtime_dir())
     marker = tmp_path / "marker"
     child = (
         "import sys, pathlib, time, onnxruntime as ort\n"
@@ -617,11 +622,11 @@ def test_killed_runtime_build_leaves_a_part_that_the_next_load_removes(
     finally:
         proc.kill()  # kill -9 in the middle of writing the runtime copy
         proc.wait()
-    (part,) = _parts(rt.runtime_dir())
+    (part,) = _parts(variants.runtime_dir())
     os.utime(part, (time.time() - 120, time.time() - 120))
     rt._cleaned.clear()  # type: ignore[attr-defined]
     load_session("detector", num_threads=1)
-    assert not part.exists() and not _parts(rt.runtime_dir())
+    assert not part.exists() and not _parts(variants.runtime_dir())
 
 
 # -- 12: nothing is installed on the hot path ---------------------------------------------
@@ -672,9 +677,9 @@ def test_adaptive_fallback_never_installs_inside_process(
     monkeypatch.setenv("POSEKIT_MODEL_SOURCE", str(models_src))  # an install would succeed
     if state == "deleted":
         store.remove_model("pose_landmark_lite")
-        rt.clear_runtime_cache("pose_landmark_lite")
+        variants.clear_runtime_cache("pose_landmark_lite")
     elif state == "no-runtime":
-        rt.clear_runtime_cache("pose_landmark_lite")
+        variants.clear_runtime_cache("pose_landmark_lite")
     before = {str(p.relative_to(installed)) for p in installed.rglob("*")}
     clock = _Clock()
 

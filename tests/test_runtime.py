@@ -15,8 +15,7 @@ import pytest
 
 from posekit.convert import derive_model
 from posekit.errors import ConversionError, InputError
-from posekit.models import install, load_session, uninstall
-from posekit.models import runtime as rt
+from posekit.models import install, load_session, uninstall, variants
 from posekit.models.store import onnx_path
 
 LM_CORE = ["Identity", "Identity_1", "Identity_3", "Identity_4"]
@@ -35,7 +34,7 @@ def installed(models_src: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 def home(installed: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("POSEKIT_HOME", str(installed))
     monkeypatch.setenv("POSEKIT_MODEL_ROUTES", "local")
-    monkeypatch.delenv(rt.RUNTIME_CACHE_ENV, raising=False)
+    monkeypatch.delenv(variants.RUNTIME_CACHE_ENV, raising=False)
     return installed
 
 
@@ -112,10 +111,10 @@ def test_derive_model_refuses_bad_requests(
 )
 def test_variant_tag(name: str, outputs: list[str] | None, expected: Any) -> None:
     if isinstance(expected, str):
-        assert rt.variant_tag(name, outputs) == expected
+        assert variants.variant_tag(name, outputs) == expected
     else:
         with pytest.raises(expected):
-            rt.variant_tag(name, outputs)
+            variants.variant_tag(name, outputs)
 
 
 def test_tracker_variants_are_what_the_tracker_requests() -> None:
@@ -124,12 +123,12 @@ def test_tracker_variants_are_what_the_tracker_requests() -> None:
     core = [landmarks._OUT_LANDMARKS, landmarks._OUT_PRESENCE, landmarks._OUT_WORLD]
     core.append(landmarks._OUT_HEATMAP)
     for name in ("pose_landmark_lite", "pose_landmark_full", "pose_landmark_heavy"):
-        assert sorted(rt.TRACKER_VARIANTS[name] or ()) == sorted(core)
+        assert sorted(variants.TRACKER_VARIANTS[name] or ()) == sorted(core)
 
 
 # ----------------------------------------------------------------------------- the cache
 def test_install_prepares_the_tracker_variants_and_loads_reuse_them(home: Path) -> None:
-    folder = rt.runtime_dir()
+    folder = variants.runtime_dir()
     copy = folder / "pose_landmark_lite.o0-1-3-4.onnx"
     assert copy.is_file() and (folder / "pose_detection.all.onnx").is_file()
     before = copy.stat().st_mtime_ns
@@ -148,8 +147,8 @@ def test_a_copy_that_does_not_reproduce_its_reference_is_rebuilt(
 ) -> None:
     """As if the cache had been made on another CPU: the stored reference output does not
     match what the copy computes here, so the copy is rebuilt rather than trusted."""
-    meta_path = rt.runtime_dir() / "pose_detection.all.json"
-    meta = rt._read_meta(meta_path)
+    meta_path = variants.runtime_dir() / "pose_detection.all.json"
+    meta = variants.read_meta(meta_path)
     assert meta is not None
     forged = {k: [v + 0.5 for v in vals] for k, vals in meta.reference.items()}
     meta_path.write_text(
@@ -160,7 +159,7 @@ def test_a_copy_that_does_not_reproduce_its_reference_is_rebuilt(
     with caplog.at_level(logging.WARNING, logger="posekit.models.runtime"):
         sess = load_session("detector", num_threads=1)
     assert any("reference output" in r.getMessage() for r in caplog.records)
-    repaired = rt._read_meta(meta_path)
+    repaired = variants.read_meta(meta_path)
     assert repaired is not None and repaired.reference == meta.reference
     x = _input((1, 224, 224, 3))
     want = _ort(onnx_path("pose_detection").read_bytes()).run(None, {"input_1": x})
@@ -171,8 +170,8 @@ def test_a_copy_that_does_not_reproduce_its_reference_is_rebuilt(
 def test_cache_off_derives_in_memory_and_writes_nothing(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(rt.RUNTIME_CACHE_ENV, "0")
-    target = rt.runtime_dir() / "pose_landmark_lite.o0-1.onnx"
+    monkeypatch.setenv(variants.RUNTIME_CACHE_ENV, "0")
+    target = variants.runtime_dir() / "pose_landmark_lite.o0-1.onnx"
     sess = load_session("lite", ["Identity", "Identity_1"], num_threads=1)
     assert sess.output_names == ["Identity", "Identity_1"] and sess.optimized_on_load
     assert not target.exists()
@@ -183,7 +182,7 @@ def test_unwritable_cache_falls_back_to_an_in_memory_copy(
 ) -> None:
     import errno
 
-    target = rt.runtime_dir() / "pose_landmark_lite.o0-4.onnx"
+    target = variants.runtime_dir() / "pose_landmark_lite.o0-4.onnx"
 
     def full_disk(*args: Any, **kwargs: Any) -> Any:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -201,9 +200,9 @@ def test_uninstall_removes_the_runtime_copies(
 ) -> None:
     monkeypatch.setenv("POSEKIT_HOME", str(tmp_path))
     install(["detector"], source=models_src, progress=False, routes=("local",))
-    assert (rt.runtime_dir() / "pose_detection.all.onnx").is_file()
+    assert (variants.runtime_dir() / "pose_detection.all.onnx").is_file()
     uninstall(["detector"])
-    assert not list(rt.runtime_dir().glob("pose_detection.*"))
+    assert not list(variants.runtime_dir().glob("pose_detection.*"))
 
 
 # ----------------------------------------------------------------------------- landmark model

@@ -23,6 +23,8 @@ __all__ = ["ProgressLine", "register", "run"]
 
 def register(subparsers: Any) -> None:
     """Add the ``eval`` sub-command to ``posekit``'s sub-parsers."""
+    from posekit.models.manifest import DEFAULT_LANDMARK_MODEL, LANDMARK_MODELS
+
     p = subparsers.add_parser(
         "eval",
         help="measure keypoint accuracy (PCK@0.2 torso) on COCO keypoint annotations",
@@ -50,8 +52,8 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--model",
-        choices=("lite", "full", "heavy"),
-        default="full",
+        choices=LANDMARK_MODELS,
+        default=DEFAULT_LANDMARK_MODEL,
         help="landmark model (default: full)",
     )
     p.add_argument(

@@ -145,20 +145,18 @@ def _quiet_logs(args: argparse.Namespace) -> Iterator[None]:
 
 def _cmd_list(args: argparse.Namespace) -> int:
     from posekit.models import cache_dir, installed_models
-    from posekit.models.manager import cache_usage, clean_cache
-    from posekit.models.manifest import load_manifest
+    from posekit.models.cleanup import cache_usage, clean_cache
+    from posekit.models.manifest import MODEL_TABLE, load_manifest
 
     manifest = load_manifest()
     installed = set(installed_models())
-    aliases: dict[str, list[str]] = {}
-    for alias, target in manifest.aliases.items():
-        aliases.setdefault(target, []).append(alias)
     rows = [("NAME", "ALIASES", "INSTALLED", "SIZE", "LICENCE")]
-    for name, spec in manifest.models.items():
+    for entry in MODEL_TABLE:
+        name, spec = entry.name, manifest.models[entry.name]
         rows.append(
             (
                 name,
-                ",".join(aliases.get(name, [])) or "-",
+                entry.alias or "-",
                 "yes" if name in installed else "no",
                 f"{spec.size / 1e6:.1f} MB",
                 spec.licence,
@@ -190,7 +188,7 @@ def _mb(size: int) -> str:
 
 def _cmd_install(args: argparse.Namespace) -> int:
     from posekit.models import install
-    from posekit.models.manager import DEFAULT_MODELS
+    from posekit.models.manifest import DEFAULT_MODELS
     from posekit.models.sources import routes_from_env
 
     routes = routes_from_env()
@@ -236,7 +234,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_clean(args: argparse.Namespace) -> int:
-    from posekit.models.manager import cache_summary, clean_cache
+    from posekit.models.cleanup import cache_summary, clean_cache
 
     with _quiet_logs(args):
         removed = clean_cache(sources=args.sources, dry_run=args.dry_run)

@@ -779,11 +779,13 @@ def _names(text: str) -> list[str]:
 
 def add_tracker_options(p: argparse.ArgumentParser) -> None:
     """The model / smoothing / threads options shared by run, yoga and posekit-squats."""
+    from posekit.models.manifest import DEFAULT_LANDMARK_MODEL, LANDMARK_MODELS
+
     g = p.add_argument_group("tracker")
     g.add_argument(
         "--model",
-        choices=("lite", "full", "heavy"),
-        default="full",
+        choices=LANDMARK_MODELS,
+        default=DEFAULT_LANDMARK_MODEL,
         help="landmark model: lite (fastest), full (default), heavy (most accurate)",
     )
     g.add_argument(

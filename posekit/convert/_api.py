@@ -15,7 +15,7 @@ from types import MappingProxyType
 import onnx
 from onnx import helper
 
-from posekit import __version__
+from posekit._version import __version__
 from posekit.convert._builder import ONNX_OPSET, build_onnx_graph
 from posekit.convert._reader import read_tflite
 from posekit.errors import ConversionError

@@ -1,17 +1,10 @@
 """Runtime variants of a converted model: only the outputs a caller needs, weights in float32.
 
-ONNX Runtime executes every node of a graph whatever outputs a caller asks for. The pose landmark
-models end in a segmentation decoder (a 256x256 mask) that most callers never read: on the
-2-core benchmark machine it costs 65 % of ``pose_landmark_lite``'s run time (4.34 ms of all
-outputs against 1.47 ms without the mask, two threads), 55 % of ``full``'s (5.51 against 2.45 ms)
-and 21 % of ``heavy``'s (15.5 against 12.3 ms). :func:`derive_model` drops every node that
-does not feed a kept output.
-
-The converter stores weights as float16 followed by ``Cast`` nodes (half-size files, identical
-outputs). At load time onnxruntime folds those casts into new float32 tensors while the float16
-ones are still alive, which raises peak memory; :func:`derive_model` does the folding once,
-offline, so a session holds one float32 copy. Neither step changes the arithmetic: the kept
-outputs match the full model's to within 1e-5 (``tests/test_runtime.py``).
+Contract: :func:`derive_model` drops every node that feeds none of the kept outputs and folds the
+float16 weights and their ``Cast`` nodes into float32 initializers; the kept outputs match the full
+model's to within 1e-5 (``tests/test_runtime.py``). Why: onnxruntime runs every node whatever
+outputs are asked for, and the landmark models' segmentation decoder is 21-65 % of their run time
+(figures in ``docs/design/models.md``).
 
 Example:
     >>> from posekit.convert import derive_model

@@ -6,6 +6,12 @@ the manifest, converts it to ONNX with :mod:`posekit.convert` and caches the res
 :func:`cache_dir` (``$POSEKIT_HOME`` overrides). Offline machines can be served from a folder:
 ``posekit models install --from DIR all`` or ``$POSEKIT_MODEL_SOURCE=DIR``.
 
+Modules, imports pointing down only: :mod:`~posekit.models.manifest` (the model-name table and the
+manifest) <- :mod:`~posekit.models.store` (the cache on disk) <- :mod:`~posekit.models.archives`,
+:mod:`~posekit.models.packages` <- :mod:`~posekit.models.sources` (fetching);
+:mod:`~posekit.models.variants` <- :mod:`~posekit.models.runtime` (loading, never installing);
+:mod:`~posekit.models.cleanup` (disk use); :mod:`~posekit.models.manager` (installing) on top.
+
 Example:
     >>> from posekit.models import MODEL_NAMES, resolve_name
     >>> resolve_name("detector"), "pose_landmark_full" in MODEL_NAMES
@@ -15,29 +21,34 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
-
 from posekit.models.manager import (
     InstallResult,
     VerifyResult,
     install,
-    installed_models,
+    load_session,
     model_path,
-    resolve_name,
     uninstall,
     verify,
 )
-from posekit.models.manifest import ModelSpec, TensorSpec, load_manifest
-from posekit.models.store import cache_dir
-
-if TYPE_CHECKING:
-    from posekit.inference import InferenceSession
+from posekit.models.manifest import (
+    ALIASES,
+    MODEL_NAMES,
+    MODEL_TABLE,
+    ModelName,
+    ModelSpec,
+    TensorSpec,
+    load_manifest,
+    model_entry,
+    resolve_name,
+)
+from posekit.models.store import cache_dir, installed_models
 
 __all__ = [
     "ALIASES",
     "MODEL_NAMES",
+    "MODEL_TABLE",
     "InstallResult",
+    "ModelName",
     "ModelSpec",
     "TensorSpec",
     "VerifyResult",
@@ -46,17 +57,12 @@ __all__ = [
     "install",
     "installed_models",
     "load_session",
+    "model_entry",
     "model_path",
     "resolve_name",
     "uninstall",
     "verify",
 ]
-
-MODEL_NAMES: tuple[str, ...] = tuple(load_manifest().models)
-"""Canonical model names, in manifest order."""
-
-ALIASES: dict[str, str] = dict(load_manifest().aliases)
-"""Short names: ``detector``, ``lite``, ``full``, ``heavy``."""
 
 
 def get_spec(name: str) -> ModelSpec:
@@ -67,31 +73,3 @@ def get_spec(name: str) -> ModelSpec:
         (1, 2254, 12)
     """
     return load_manifest().models[resolve_name(name)]
-
-
-def load_session(
-    name: str, outputs: Sequence[str] | None = None, **session_options: Any
-) -> InferenceSession:
-    """An :class:`posekit.inference.InferenceSession` for model ``name``, installing it if needed.
-
-    ``outputs``: the model outputs the caller will read (``None``: all of them). Nodes that feed
-    none of them are not computed: the landmark models without their segmentation output run
-    1.3-3x faster. ``session_options`` go to :class:`~posekit.inference.InferenceSession`
-    (``num_threads``, ``providers``, ``allow_cpu_fallback``, ``spin``).
-
-    What is loaded is a runtime copy of the installed model (:mod:`posekit.models.runtime`):
-    outputs pruned, weights in float32 and, on the CPU, optimised once and cached for this
-    onnxruntime version and CPU. The installed file is checked against the sha256 its sidecar
-    recorded whenever a copy is derived from it, and every copy against its own sha256 and a
-    reference output: a model damaged in the cache raises :class:`~posekit.errors.ModelError`
-    naming the reinstall command instead of loading.
-
-    Example:
-        >>> sess = load_session("detector", num_threads=1)  # doctest: +SKIP
-        >>> sess.input_shapes["input_1"]  # doctest: +SKIP
-        (1, 224, 224, 3)
-        >>> lm = load_session("full", ["Identity", "Identity_1"])  # doctest: +SKIP
-    """
-    from posekit.models.runtime import load_runtime_session
-
-    return load_runtime_session(name, outputs, **session_options)

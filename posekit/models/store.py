@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as _dt
 import errno
 import json
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from posekit.errors import ModelError
+from posekit.models.manifest import MODEL_NAMES
 
 __all__ = [
     "HOME_ENV",
@@ -51,9 +53,12 @@ __all__ = [
     "clean_stale_parts",
     "ensure_dir",
     "file_sha256",
+    "installed_models",
+    "installs_allowed",
     "is_installed",
     "is_part_file",
     "models_dir",
+    "no_install",
     "onnx_path",
     "packages_dir",
     "read_sidecar",
@@ -83,6 +88,40 @@ STORAGE_ERRNOS = frozenset(
     for e in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, getattr(errno, "EDQUOT", None))
     if e is not None
 )
+
+
+_NO_INSTALL: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "posekit_no_install", default=False
+)
+
+
+@contextlib.contextmanager
+def no_install() -> Iterator[None]:
+    """Within this block (this thread / context) nothing is installed or written to the cache:
+    :func:`posekit.models.model_path` raises :class:`ModelError` for a missing model instead of
+    fetching it, and runtime sessions come only from what is on disk. Used on the tracking hot
+    path (a model download in the middle of ``Tracker.process`` would stall the video).
+
+    Example:
+        >>> with no_install():
+        ...     installs_allowed()
+        False
+    """
+    token = _NO_INSTALL.set(True)
+    try:
+        yield
+    finally:
+        _NO_INSTALL.reset(token)
+
+
+def installs_allowed() -> bool:
+    """False inside :func:`no_install`.
+
+    Example:
+        >>> installs_allowed()
+        True
+    """
+    return not _NO_INSTALL.get()
 
 
 def cache_dir() -> Path:
@@ -462,6 +501,16 @@ def is_installed(name: str) -> bool:
         return onnx_path(name).stat().st_size == side.onnx_size
     except OSError:
         return False
+
+
+def installed_models() -> list[str]:
+    """Names of models that count as installed (sidecar + ONNX of the recorded size).
+
+    Example:
+        >>> set(installed_models()) <= set(MODEL_NAMES)
+        True
+    """
+    return [n for n in MODEL_NAMES if is_installed(n)]
 
 
 def remove_model(name: str) -> None:
