@@ -25,7 +25,7 @@ from posekit.analyzers.base import OfflineFrame
 from posekit.analyzers.classifier import PoseClassifier
 from posekit.detector import ssd_anchors
 from posekit.errors import InputError, PosekitError, SourceError, TimestampError
-from posekit.evaluate import load_targets
+from posekit.eval import load_targets
 from posekit.image import MAX_PIXELS
 from posekit.inference import check_num_threads, default_num_threads, max_num_threads
 from posekit.sinks import frame_record, read_jsonl

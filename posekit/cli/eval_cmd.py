@@ -148,7 +148,7 @@ class ProgressLine:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``posekit eval`` with parsed ``args``; returns the exit code."""
-    from posekit.evaluate import evaluate_posekit
+    from posekit.eval import evaluate_posekit
 
     progress = None if args.no_progress else ProgressLine(sys.stderr, f"eval {args.model}")
     report = evaluate_posekit(
