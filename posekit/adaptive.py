@@ -19,6 +19,12 @@ burst's median beats the current session's recent median by ``margin``, and re-t
 fallback at once when the primary slows down again. So it moves to one thread when the cores are
 busy and back when they are free again.
 
+The fallback is built inside a ``process()`` call, so it is built only from what is already
+there (:func:`posekit.models.manager.no_install`): the verified runtime copy on disk or the
+installed model; nothing is downloaded, converted or written. When the model is gone (deleted
+from the cache meanwhile) the fallback is skipped with one warning and the primary carries on.
+Its adaptations (built, switched, released) are logged at DEBUG: they are internal.
+
 A slowdown must also last ``min_slow_s`` seconds before the fallback is built, and a fallback
 that loses ``drop_after`` re-timing bursts in a row is released and its memory returned to the
 operating system (it holds its own copy of the weights: full +15 MB, heavy +64 MB). The two
@@ -343,7 +349,7 @@ class AdaptiveSession:
         self._early_armed = True  # back on the primary: re-time at once if it turns out slow
 
     def _release_fallback(self) -> None:
-        logger.info(
+        logger.debug(
             "the one-thread session lost %d re-timing bursts in a row: released it (built "
             "again only after the two-thread session has been fast again)", self._useless,
         )  # fmt: skip
@@ -357,16 +363,19 @@ class AdaptiveSession:
         self._build_armed = False
 
     def _build_fallback(self, med: float, best: float) -> None:
+        from posekit.models.manager import no_install  # nothing is installed on the hot path
+
         t0 = time.perf_counter()
         try:
-            self.fallback = self._make_fallback()
+            with no_install():
+                self.fallback = self._make_fallback()
         except Exception as exc:  # noqa: BLE001 - a failed fallback must not break tracking
             logger.warning("could not build the one-thread fallback session (%s); keeping the "
                            "primary only", exc)  # fmt: skip
             self._fallback_failed = True
             return
         self.builds += 1
-        logger.info(
+        logger.debug(
             "model runs slowed from %.2f to %.2f ms (other work on the cores?): built a "
             "one-thread session in %.0f ms and will use whichever is faster",
             best * 1e3, med * 1e3, (time.perf_counter() - t0) * 1e3,

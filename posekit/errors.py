@@ -17,6 +17,7 @@ __all__ = [
     "InputError",
     "ModelError",
     "ModelSourceError",
+    "OutputError",
     "PosekitError",
     "ProviderError",
     "SourceError",
@@ -39,6 +40,11 @@ class TimestampError(InputError):
 
 class SourceError(PosekitError, OSError):
     """A video file, URL or camera cannot be opened or stopped delivering frames."""
+
+
+class OutputError(PosekitError, OSError):
+    """An output file could not be written completely (full disk, I/O error); nothing was left
+    at its path (see :mod:`posekit.outputs`)."""
 
 
 class ModelError(PosekitError):

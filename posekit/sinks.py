@@ -35,15 +35,18 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import enum
+import errno
+import functools
 import json
 import logging
 import math
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Final, Literal
@@ -51,6 +54,7 @@ from typing import IO, TYPE_CHECKING, Any, Final, Literal
 import numpy as np
 
 from posekit.errors import InputError
+from posekit.outputs import AtomicOutput, output_error, write_atomic
 from posekit.pose import Pose
 from posekit.roi import RotatedRect
 from posekit.topology import KEYPOINT_NAMES
@@ -64,12 +68,19 @@ __all__ = [
     "JsonlSink",
     "Sink",
     "VideoSink",
+    "abort_sinks",
+    "can_write_h264",
     "check_frame_record",
     "check_writable",
+    "close_sinks",
+    "codec_name",
     "frame_json_schema",
     "frame_record",
+    "quiet_codec_warning",
     "read_jsonl",
     "result_to_json",
+    "schema_path_for",
+    "video_codec",
 ]
 
 logger = logging.getLogger(__name__)
@@ -109,16 +120,19 @@ def check_writable(path: str | os.PathLike[str], what: str = "output") -> Path:
     return p
 
 
-def _open_text(path: Path, what: str, newline: str | None = None) -> IO[str]:
+def _open_text(path: Path, what: str, newline: str | None = None) -> tuple[AtomicOutput, IO[str]]:
+    """A temporary file for ``path`` (see :class:`~posekit.outputs.AtomicOutput`), opened."""
     check_writable(path, what)
-    try:
-        return path.open("w", encoding="utf-8", newline=newline)
-    except OSError as exc:
-        raise InputError(f"cannot write {what} {path}: {exc.strerror or exc}") from exc
+    pending = AtomicOutput(path, what)
+    return pending, pending.open_text(newline)
 
 
 class Sink(ABC):
-    """A destination for tracked frames: ``write(frame)`` each, then ``close()``."""
+    """A destination for tracked frames: ``write(frame)`` each, then ``close()``.
+
+    Used as a context manager, a sink is closed when the block ends normally or by Ctrl-C
+    (``KeyboardInterrupt``: what was written is kept) and aborted on any other exception.
+    """
 
     path: Path
 
@@ -130,6 +144,11 @@ class Sink(ABC):
     def close(self) -> None:
         """Flush and close (idempotent)."""
 
+    def abort(self) -> None:
+        """Give up the output (the built-in sinks leave nothing at their path); by default
+        :meth:`close`."""
+        self.close()
+
     def __enter__(self) -> Sink:
         return self
 
@@ -139,7 +158,89 @@ class Sink(ABC):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        if exc_type is None or issubclass(exc_type, KeyboardInterrupt):
+            self.close()
+        else:
+            self.abort()
+
+
+class _AtomicSink(Sink):
+    """A sink that writes temporary files and publishes them in two steps: :meth:`finish`
+    (close and check them) then :meth:`commit` (rename them into place). :func:`close_sinks`
+    uses the two steps to publish every output of a run or none."""
+
+    _pending: list[AtomicOutput]
+
+    @abstractmethod
+    def finish(self) -> None:
+        """Close and check the temporary file(s) without publishing them.
+
+        Raises:
+            OutputError: the output is incomplete (it is discarded).
+        """
+
+    def commit(self) -> tuple[Path, ...]:
+        """Rename the finished temporary file(s) into place; returns the paths written."""
+        done = tuple(p.commit() for p in self._pending if p.temp is not None or p.committed)
+        return done
+
+    def abort(self) -> None:
+        """Close and remove the temporary file(s); the target paths stay as they were."""
+        with contextlib.suppress(Exception):
+            self._close_quietly()
+        for p in self._pending:
+            p.discard()
+
+    @abstractmethod
+    def _close_quietly(self) -> None: ...
+
+    @property
+    def written(self) -> tuple[Path, ...]:
+        """The paths committed so far."""
+        return tuple(p.target for p in self._pending if p.committed)
+
+    def close(self) -> None:
+        """Finish and commit (idempotent).
+
+        Raises:
+            OutputError: the output could not be written completely (nothing is left behind).
+        """
+        self.finish()
+        self.commit()
+
+
+def close_sinks(sinks: Sequence[Sink]) -> tuple[Path, ...]:
+    """Close several sinks all or nothing: every built-in sink is finished (closed and
+    checked) first, and only when all are complete are they renamed into place.
+
+    Returns:
+        the paths written.
+
+    Raises:
+        OutputError: one output could not be written; none of them is published.
+    """
+    try:
+        for sink in sinks:
+            if isinstance(sink, _AtomicSink):
+                sink.finish()
+    except BaseException:
+        abort_sinks(sinks)
+        raise
+    written: list[Path] = []
+    for sink in sinks:
+        if isinstance(sink, _AtomicSink):
+            written += sink.commit()
+        else:
+            sink.close()
+            written.append(sink.path)
+    return tuple(written)
+
+
+def abort_sinks(sinks: Sequence[Sink]) -> None:
+    """Abort every sink (after a failure): nothing they were writing is published."""
+    for sink in sinks:
+        with contextlib.suppress(Exception):
+            sink.abort()
 
 
 # ---------------------------------------------------------------------------------- JSON
@@ -310,43 +411,89 @@ def frame_json_schema() -> dict[str, Any]:
     return schema
 
 
-class JsonlSink(Sink):
+class JsonlSink(_AtomicSink):
     """Frames as JSON Lines: one :func:`frame_record` per line.
 
+    The file is written to a temporary file beside ``path`` and renamed into place by
+    :meth:`close` (see :mod:`posekit.outputs`): ``path`` never holds a partial file.
+
     Args:
-        path: the output file (overwritten).
+        path: the output file (replaced on close).
         schema: also write :func:`frame_json_schema` to ``<stem>.schema.json`` beside it.
+        what: the option that named the file, for messages.
 
     Raises:
         InputError: the path cannot be written.
+        OutputError: writing failed (full disk...): the partial file is removed.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, schema: bool = False) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, schema: bool = False, what: str = "--jsonl"
+    ) -> None:
         self.path = Path(path)
-        self._file: IO[str] | None = _open_text(self.path, "--jsonl")
-        self.frames = 0
+        self.what = what
+        self._pending = []
+        self._file: IO[str] | None = None
+        self.schema_path: Path | None = None
         if schema:
-            target = self.path.with_name(self.path.stem + ".schema.json")
-            with _open_text(target, "the JSON schema") as f:
-                json.dump(frame_json_schema(), f, indent=1)
-                f.write("\n")
-            self.schema_path: Path | None = target
-        else:
-            self.schema_path = None
+            target = schema_path_for(self.path)
+            what_schema = f"{what}'s schema file"
+            check_writable(target, what_schema)
+            text = json.dumps(frame_json_schema(), indent=1) + "\n"
+            self._pending.append(write_atomic(target, what_schema, _text_writer(text)))
+            self.schema_path = target
+        try:
+            main, self._file = _open_text(self.path, what)
+        except BaseException:
+            self.abort()
+            raise
+        self._main: AtomicOutput = main
+        self._pending.insert(0, main)
+        self.frames = 0
 
     def write(self, frame: Any) -> None:
         if self._file is None:
             raise InputError(f"{self.path} is closed: write frames before close()")
         import pydantic_core
 
-        self._file.write(pydantic_core.to_json(frame_record(frame)).decode())
-        self._file.write("\n")
+        line = pydantic_core.to_json(frame_record(frame)).decode() + "\n"
+        try:
+            self._file.write(line)
+        except OSError as exc:
+            self.abort()
+            raise output_error(self.what, self.path, exc) from exc
         self.frames += 1
 
-    def close(self) -> None:
+    def _close_quietly(self) -> None:
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            f, self._file = self._file, None
+            f.close()
+
+    def finish(self) -> None:
+        try:
+            self._close_quietly()
+        except OSError as exc:
+            self.abort()
+            raise output_error(self.what, self.path, exc) from exc
+
+
+def schema_path_for(jsonl: str | os.PathLike[str]) -> Path:
+    """Where :class:`JsonlSink` writes the JSON schema beside ``jsonl`` (``<stem>.schema.json``).
+
+    Example:
+        >>> schema_path_for("out/poses.jsonl").as_posix()
+        'out/poses.schema.json'
+    """
+    p = Path(jsonl)
+    return p.with_name(p.stem + ".schema.json")
+
+
+def _text_writer(text: str) -> Callable[[Path], None]:
+    def fill(path: Path) -> None:
+        with path.open("w", encoding="utf-8") as fh:
+            fh.write(text)
+
+    return fill
 
 
 MAX_JSONL_LINE: Final = 16 * 2**20
@@ -489,20 +636,24 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[dict[str, Any], P
 
 
 # ---------------------------------------------------------------------------------- CSV
-class CsvSink(Sink):
+class CsvSink(_AtomicSink):
     """Frames as CSV: one row per frame, named columns (see :meth:`header`).
 
+    Like :class:`JsonlSink`, it writes a temporary file renamed into place by :meth:`close`.
+
     Args:
-        path: the output file (overwritten).
+        path: the output file (replaced on close).
         world: add ``<keypoint>_world_x/_y/_z`` (metres) columns.
         angles: add ``angle_<name>`` columns read from the ``"angles"`` result of an
             :class:`~posekit.analyzers.geometry.AngleAnalyzer` in the pipeline.
         counters: add ``<name>_count`` and ``<name>_phase`` columns read from the rep
             counter results named ``name``.
         precision: significant digits of the numbers.
+        what: the option that named the file, for messages.
 
     Raises:
         InputError: the path cannot be written.
+        OutputError: writing failed (full disk...): the partial file is removed.
     """
 
     def __init__(
@@ -513,8 +664,10 @@ class CsvSink(Sink):
         angles: Sequence[str] = (),
         counters: Sequence[str] = (),
         precision: int = 7,
+        what: str = "--csv",
     ) -> None:
         self.path = Path(path)
+        self.what = what
         self.world = bool(world)
         self.angles = tuple(angles)
         self.counters = tuple(counters)
@@ -523,10 +676,12 @@ class CsvSink(Sink):
         n_kp = len(KEYPOINT_NAMES) * (len(_KEYPOINT_FIELDS) + (3 if self.world else 0))
         self._empty_pose = [""] * (1 + n_kp)
         self._stack = np.empty((len(KEYPOINT_NAMES), len(_KEYPOINT_FIELDS)), np.float32)
-        self._file: IO[str] | None = _open_text(self.path, "--csv", newline="")
-        self._writer = csv.writer(self._file)
-        self._writer.writerow(self.columns)
+        main, file = _open_text(self.path, what, newline="")
+        self._pending = [main]
+        self._file: IO[str] | None = file
+        self._writer = csv.writer(file)
         self.frames = 0
+        self._row(self.columns)
 
     @staticmethod
     def header(
@@ -576,34 +731,154 @@ class CsvSink(Sink):
                 row += ["", ""]
             else:
                 row += [str(state.count), state.phase.value]
-        self._writer.writerow(row)
+        self._row(row)
         self.frames += 1
 
-    def close(self) -> None:
+    def _row(self, row: list[str]) -> None:
+        try:
+            self._writer.writerow(row)
+        except OSError as exc:
+            self.abort()
+            raise output_error(self.what, self.path, exc) from exc
+
+    def _close_quietly(self) -> None:
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            f, self._file = self._file, None
+            f.close()
+
+    def finish(self) -> None:
+        try:
+            self._close_quietly()
+        except OSError as exc:
+            self.abort()
+            raise output_error(self.what, self.path, exc) from exc
 
 
 # ---------------------------------------------------------------------------------- video
-_FOURCC: Final[dict[str, str]] = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG"}
+_FOURCC: Final[dict[str, str]] = {".mp4": "avc1", ".m4v": "avc1", ".mov": "avc1", ".avi": "MJPG"}
+"""The codec of each video extension; ``avc1`` (H.264) falls back to ``mp4v`` (MPEG-4 Part 2)
+where the OpenCV build cannot encode H.264 (:func:`can_write_h264`)."""
 
 Codec = Literal["mp4v", "MJPG", "XVID", "avc1"]
 
+_CODEC_NAMES: Final = {"avc1": "H.264", "mp4v": "MPEG-4 Part 2", "MJPG": "Motion JPEG"}
+_warned_no_h264 = False
 
-class VideoSink(Sink):
+
+@functools.cache
+def can_write_h264() -> bool:
+    """Whether this OpenCV build encodes H.264 (``avc1``), which browsers play: probed once per
+    process by writing one small frame to a temporary file (a few milliseconds).
+
+    Example:
+        >>> can_write_h264() in (True, False)
+        True
+    """
+    import tempfile
+
+    import cv2
+
+    level = None
+    with contextlib.suppress(AttributeError, cv2.error):
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        with tempfile.TemporaryDirectory(prefix="posekit-h264-") as folder:
+            probe = str(Path(folder, "probe.mp4"))
+            writer = cv2.VideoWriter(probe, cv2.VideoWriter.fourcc(*"avc1"), 30.0, (64, 64))
+            try:
+                if not writer.isOpened():
+                    return False
+                writer.write(np.zeros((64, 64, 3), np.uint8))
+            finally:
+                writer.release()
+            return Path(probe).is_file() and Path(probe).stat().st_size > 0
+    except (cv2.error, OSError):
+        return False
+    finally:
+        if level is not None:
+            cv2.utils.logging.setLogLevel(level)
+
+
+def _say_no_h264(path: Path) -> None:
+    global _warned_no_h264
+    if _warned_no_h264:
+        return
+    _warned_no_h264 = True
+    logger.warning(
+        "writing %s as MPEG-4 Part 2 (mp4v), which web browsers do not play: this OpenCV build "
+        "has no H.264 (avc1) encoder; for H.264 convert it (ffmpeg -i %s -c:v libx264 "
+        "-pix_fmt yuv420p out.mp4) or use an OpenCV whose FFmpeg has libx264 or OpenH264",
+        path,
+        path,
+    )
+
+
+def codec_name(codec: str) -> str:
+    """A FourCC with the name a person knows it by.
+
+    Example:
+        >>> codec_name("avc1"), codec_name("XVID")
+        ('H.264 (avc1)', 'XVID')
+    """
+    name = _CODEC_NAMES.get(codec)
+    return codec if name is None else f"{name} ({codec})"
+
+
+def video_codec(path: str | os.PathLike[str], *, say: bool = True) -> str:
+    """The FourCC :class:`VideoSink` writes ``path`` with: by extension, H.264 (``avc1``) for
+    ``.mp4/.mov/.m4v`` where OpenCV can encode it, else ``mp4v``, which is then said once per
+    process in a warning that tells how to get H.264 (``say=False``: not said).
+
+    Raises:
+        InputError: not a video extension posekit writes.
+
+    Example:
+        >>> video_codec("clip.avi")
+        'MJPG'
+        >>> video_codec("clip.mp4", say=False) in ("avc1", "mp4v")
+        True
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in _FOURCC:
+        raise InputError(
+            f"cannot write video {p}: unknown extension {suffix or '(none)'!r}; "
+            f"use one of {', '.join(sorted(_FOURCC))}"
+        )
+    codec = _FOURCC[suffix]
+    if codec == "avc1" and not can_write_h264():
+        if say:
+            _say_no_h264(p)
+        return "mp4v"
+    return codec
+
+
+def quiet_codec_warning() -> None:
+    """Do not repeat the no-H.264 warning in this process (a worker whose parent said it)."""
+    global _warned_no_h264
+    _warned_no_h264 = True
+
+
+class VideoSink(_AtomicSink):
     """Frames to a video file, annotated in place by ``annotator`` first (when given).
 
     Args:
-        path: ``.mp4`` (``mp4v``), ``.avi`` (MJPG), ``.mov``/``.m4v``.
+        path: ``.mp4``, ``.mov``, ``.m4v`` (H.264 ``avc1`` where OpenCV can encode it, else
+            ``mp4v`` with a log line saying how to get H.264) or ``.avi`` (MJPG).
         fps: frames per second of the output (the source's; 30 if unknown).
         annotator: drawn on each frame by :meth:`write` (e.g. a :class:`~posekit.draw.Compose`).
         codec: a FourCC overriding the one chosen from the extension.
+        what: the option that named the file, for messages.
 
-    The writer opens on the first frame (its size fixes the video size).
+    The writer opens on the first frame (its size fixes the video size). Frames go to a
+    temporary file beside ``path``; :meth:`close` finalises it, checks that it opens and holds
+    every frame written (OpenCV's writer reports no write errors: a full disk gives a file
+    without its index) and only then renames it to ``path``. No frame written: no file.
 
     Raises:
         InputError: unwritable path, unknown extension, or OpenCV cannot encode it.
+        OutputError: the finished video is incomplete (nothing is left at ``path``).
     """
 
     def __init__(
@@ -613,20 +888,23 @@ class VideoSink(Sink):
         *,
         annotator: Annotator[Any] | None = None,
         codec: str | None = None,
+        what: str = "--output",
     ) -> None:
-        self.path = check_writable(path, "--output")
+        self.path = check_writable(path, what)
+        self.what = what
         suffix = self.path.suffix.lower()
         if codec is None and suffix not in _FOURCC:
             raise InputError(
                 f"cannot write video {self.path}: unknown extension {suffix or '(none)'!r}; "
                 f"use one of {', '.join(sorted(_FOURCC))}"
             )
-        self.codec = codec or _FOURCC[suffix]
+        self.codec = codec or video_codec(self.path)
         self.fps = float(fps) if fps and math.isfinite(fps) and fps > 0 else 30.0
         self.annotator = annotator
         self.frames = 0
         self._writer: Any = None
         self._size: tuple[int, int] | None = None
+        self._pending = []
 
     def write(self, frame: Any) -> None:
         """Annotate ``frame.frame`` (the image of a tracker result) in place and write it."""
@@ -640,21 +918,41 @@ class VideoSink(Sink):
             self.annotator(image, frame)
         self.write_image(image)
 
-    def write_image(self, image: np.ndarray[Any, Any]) -> None:
-        """Write one ``uint8 (H, W, 3)`` BGR image."""
+    def _open(self, w: int, h: int) -> None:
         import cv2
 
+        pending = AtomicOutput(self.path, self.what)
+        assert pending.temp is not None
+        writer = cv2.VideoWriter(
+            str(pending.temp), cv2.VideoWriter.fourcc(*self.codec), self.fps, (w, h)
+        )
+        if not writer.isOpened() and self.codec == "avc1":
+            writer.release()  # e.g. a size the H.264 encoder refuses: MPEG-4 Part 2 instead
+            self.codec = "mp4v"
+            _say_no_h264(self.path)
+            writer = cv2.VideoWriter(
+                str(pending.temp), cv2.VideoWriter.fourcc(*self.codec), self.fps, (w, h)
+            )
+        if not writer.isOpened():
+            writer.release()
+            pending.discard()
+            if _free_bytes(pending.target) < 1 << 20:  # not the codec: the disk is full
+                full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                raise output_error(self.what, self.path, full)
+            raise InputError(
+                f"OpenCV cannot write {self.path} with codec {self.codec!r}: pick another "
+                "extension (.mp4 or .avi) or a writable folder"
+            )
+        self._writer, self._size = writer, (w, h)
+        self._pending = [pending]
+
+    def write_image(self, image: np.ndarray[Any, Any]) -> None:
+        """Write one ``uint8 (H, W, 3)`` BGR image."""
         h, w = image.shape[:2]
         if self._writer is None:
-            fourcc = cv2.VideoWriter.fourcc(*self.codec)
-            writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, (w, h))
-            if not writer.isOpened():
-                writer.release()
-                raise InputError(
-                    f"OpenCV cannot write {self.path} with codec {self.codec!r}: pick another "
-                    "extension (.mp4 or .avi) or a writable folder"
-                )
-            self._writer, self._size = writer, (w, h)
+            if self._pending:
+                raise InputError(f"{self.path} is closed: write frames before close()")
+            self._open(w, h)
         elif (w, h) != self._size:
             raise InputError(
                 f"frame size {w}x{h} differs from the video's {self._size}: a video has one size"
@@ -662,7 +960,51 @@ class VideoSink(Sink):
         self._writer.write(image)
         self.frames += 1
 
-    def close(self) -> None:
+    def _close_quietly(self) -> None:
         if self._writer is not None:
-            self._writer.release()
-            self._writer = None
+            writer, self._writer = self._writer, None
+            writer.release()
+
+    def finish(self) -> None:
+        if self._writer is None:
+            return
+        self._close_quietly()
+        (pending,) = self._pending
+        assert pending.temp is not None
+        problem = _check_video(pending.temp, self.frames)
+        if problem is not None:
+            self.abort()
+            raise output_error(
+                self.what, self.path, problem, "is the disk full? free space or write elsewhere"
+            )
+
+
+def _free_bytes(path: Path) -> int:
+    """Bytes free for unprivileged writes on the file system of ``path``'s folder."""
+    try:
+        st = os.statvfs(path.parent if str(path.parent) else ".")
+    except (OSError, AttributeError):  # AttributeError: no statvfs (Windows)
+        return 1 << 62
+    return st.f_bavail * st.f_frsize
+
+
+def _check_video(path: Path, frames: int) -> str | None:
+    """Why the video at ``path`` is not a complete video of ``frames`` frames (None: it is)."""
+    import cv2
+
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return f"the video file is missing ({exc.strerror or exc})"
+    if size == 0:
+        return "the video file is empty"
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            return "the finished video cannot be read back"
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    finally:
+        cap.release()
+    if count != frames:
+        return f"the finished video holds {count} of {frames} frames"
+    return None

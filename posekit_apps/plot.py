@@ -19,7 +19,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import cv2
 import numpy as np
@@ -27,7 +27,10 @@ import numpy.typing as npt
 
 from posekit.errors import InputError
 
-__all__ = ["RepSpan", "nice_ticks", "plot_signal", "save_plot"]
+if TYPE_CHECKING:
+    from posekit.outputs import AtomicOutput
+
+__all__ = ["RepSpan", "nice_ticks", "plot_output", "plot_signal", "save_plot"]
 
 _FONT: Final = cv2.FONT_HERSHEY_SIMPLEX
 _BLACK: Final = (30, 30, 30)
@@ -204,17 +207,34 @@ def plot_signal(
     return img
 
 
-def save_plot(image: npt.NDArray[Any], path: str | Path) -> Path:
-    """Write a plot image (PNG / JPEG by extension).
+def plot_output(image: npt.NDArray[Any], path: str | Path, what: str = "--plot") -> AtomicOutput:
+    """Encode a plot image (PNG / JPEG by extension) to a temporary file beside ``path``;
+    :meth:`~posekit.outputs.AtomicOutput.commit` puts it in place (see :mod:`posekit.outputs`).
 
     Raises:
         InputError: the path cannot be written or the extension is not an image format.
+        OutputError: the image could not be written completely (nothing is left behind).
     """
+    from posekit.outputs import write_atomic
     from posekit.sinks import check_writable
 
-    p = check_writable(path, "--plot")
+    p = check_writable(path, what)
     if p.suffix.lower() not in (".png", ".jpg", ".jpeg", ".bmp", ".webp"):
-        raise InputError(f"cannot write --plot {p}: use a .png or .jpg file name")
-    if not cv2.imwrite(str(p), image):
-        raise InputError(f"cannot write --plot {p}: OpenCV could not encode it; try a .png path")
-    return p
+        raise InputError(f"cannot write {what} {p}: use a .png or .jpg file name")
+    return write_atomic(p, what, lambda temp: cv2.imwrite(str(temp), image))
+
+
+def save_plot(image: npt.NDArray[Any], path: str | Path) -> Path:
+    """Write a plot image (PNG / JPEG by extension), atomically.
+
+    Raises:
+        InputError: the path cannot be written or the extension is not an image format.
+        OutputError: the image could not be written completely (nothing is left behind).
+
+    Example:
+        >>> import tempfile, numpy as np
+        >>> out = save_plot(np.zeros((8, 8, 3), np.uint8), tempfile.mkdtemp() + "/p.png")
+        >>> out.suffix, out.stat().st_size > 0
+        ('.png', True)
+    """
+    return plot_output(image, path).commit()

@@ -17,9 +17,13 @@ bottom, coming up for squats). Without a display, or with an OpenCV build withou
 a summary (reps, per-rep depth and duration) is printed, and written as JSON with ``--json``;
 ``--plot`` draws the angle over time with the reps marked.
 
-Bad input (missing file, a photo or other non-video, no such camera, unwritable output,
-unknown exercise) is reported as one line on stderr with exit code 2. Warnings are
-``posekit-squats: warning: ...`` lines; ``-v`` adds info lines (one per rep), ``-vv`` debug.
+Bad input (missing file, a photo or other non-video, no such camera, unwritable output, an
+output that is the input, unknown exercise) is reported as one line on stderr with exit code 2.
+Warnings are ``posekit-squats: warning: ...`` lines; ``-v`` adds info lines (one per rep),
+``-vv`` debug. Every file is written to a temporary file and renamed into place when complete
+(all of them or none), and each one written is printed. Ctrl-C stops after the current frame:
+the summary and the files cover the frames done, and the exit code is 130, as for every posekit
+command; q in the window, ``--max-frames`` or the end of the video exit 0.
 
 Example:
     >>> args = build_parser().parse_args(["clip.mp4", "--exercise", "lunge", "--no-show"])
@@ -318,11 +322,13 @@ class _Overlay:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the app with parsed ``args``; returns the exit code."""
+    """Run the app with parsed ``args``; returns the exit code (130 after Ctrl-C)."""
     from posekit.analyzers import Pipeline
     from posekit.analyzers.exercises import make_counter
     from posekit.cli.run_cmd import (
+        INTERRUPTED_EXIT,
         FrameProgress,
+        StopOnInterrupt,
         build_tracker,
         ensure_models,
         open_input,
@@ -330,7 +336,8 @@ def run(args: argparse.Namespace) -> int:
         parse_source,
     )
     from posekit.draw import Window
-    from posekit.sinks import VideoSink, check_writable
+    from posekit.outputs import AtomicOutput, check_outputs, write_atomic
+    from posekit.sinks import VideoSink, check_writable, codec_name
 
     preset = EXERCISES[args.exercise]
     if args.target is not None:
@@ -339,12 +346,14 @@ def run(args: argparse.Namespace) -> int:
         preset = dataclasses.replace(preset, target=float(args.target))
     if args.max_frames is not None and args.max_frames < 1:
         raise InputError(f"--max-frames {args.max_frames}: give a positive number of frames")
-    for path, what in ((args.output, "--output"), (args.json, "--json"), (args.plot, "--plot")):
+    wanted = [("--output", args.output), ("--json", args.json), ("--plot", args.plot)]
+    source = parse_source(args.source)
+    check_outputs([] if isinstance(source, int) or "://" in source else [source], wanted)
+    for what, path in wanted:
         if path is not None:
             check_writable(path, what)
     if args.plot is not None and Path(args.plot).suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise InputError(f"--plot {args.plot}: use a .png or .jpg file name")
-    source = parse_source(args.source)
     options = options_from_args(args)
     counter = make_counter(args.exercise)
     pipeline = Pipeline(analyzers=[counter])
@@ -369,92 +378,144 @@ def run(args: argparse.Namespace) -> int:
     interrupted = False
     t0 = time.perf_counter()
     t_first: float | None = None
+    pending: list[AtomicOutput] = []
+    written: list[str] = []
+    completed = False
     try:
-        with build_tracker(options) as tracker, window:
-            stream = pipeline.stream(tracker.stream(src))
-            try:
-                for result in stream:
-                    state = result.results[counter.name]
-                    if t_first is None:
-                        t_first = result.timestamp
-                    times.append(result.timestamp - t_first)
-                    values.append(math.nan if state.value is None else state.value)
-                    if state.new_rep is not None:
-                        last = feedback(state.new_rep, preset, counter.rest)
-                        judged.append(last)
-                        logger.info(
-                            "rep %d: %s",
-                            last.number,
-                            "; ".join(last.lines(preset)).split(": ", 1)[1],
-                        )
-                    frames += 1
-                    poses += result.pose is not None
-                    if video is not None or window.active:
-                        frame = result.frame
-                        assert frame is not None  # tracker streams carry their frames
-                        overlay.draw(frame, result, state, last)
-                        if video is not None:
-                            video.write_image(frame)
-                        if not window.show(frame):
+        with StopOnInterrupt() as stop:
+            with build_tracker(options) as tracker, window:
+                stream = pipeline.stream(tracker.stream(src))
+                try:
+                    for result in stream:
+                        state = result.results[counter.name]
+                        if t_first is None:
+                            t_first = result.timestamp
+                        times.append(result.timestamp - t_first)
+                        values.append(math.nan if state.value is None else state.value)
+                        if state.new_rep is not None:
+                            last = feedback(state.new_rep, preset, counter.rest)
+                            judged.append(last)
+                            logger.info(
+                                "rep %d: %s",
+                                last.number,
+                                "; ".join(last.lines(preset)).split(": ", 1)[1],
+                            )
+                        frames += 1
+                        poses += result.pose is not None
+                        if video is not None or window.active:
+                            frame = result.frame
+                            assert frame is not None  # tracker streams carry their frames
+                            overlay.draw(frame, result, state, last)
+                            if video is not None:
+                                stop.writing = True  # the video and the summary agree
+                                video.write_image(frame)
+                                stop.done_writing()
+                            if not window.show(frame):
+                                break
+                        if bar is not None:
+                            bar.update(frames, total)
+                        if stop.stop_requested():
+                            interrupted = True
                             break
-                    if bar is not None:
-                        bar.update(frames, total)
-                    if args.max_frames is not None and frames >= args.max_frames:
-                        break
-            except KeyboardInterrupt:
-                interrupted = True
-            finally:
-                stream.close()  # type: ignore[attr-defined]
+                        if args.max_frames is not None and frames >= args.max_frames:
+                            break
+                except KeyboardInterrupt:  # a second Ctrl-C: stop at once
+                    interrupted = True
+                finally:
+                    stream.close()  # type: ignore[attr-defined]
+            if bar is not None:
+                bar.close()
+                bar = None
+            seconds = time.perf_counter() - t0
+            stop.writing = True  # from here on a Ctrl-C only marks the run interrupted
+            if video is not None:
+                video.finish()  # closed and checked; renamed with the other files below
+            summary = _summary(
+                name, args.exercise, preset, counter, judged, frames, poses, times, seconds,
+                interrupted,
+            )  # fmt: skip
+            summary["ended_early"] = src.end_reason if src.ended_early else None
+            print(_format_summary(summary))
+            if args.json is not None:
+                text = json.dumps(summary, indent=1) + "\n"
+                pending.append(write_atomic(args.json, "--json", _text(text)))
+            if args.plot is not None:
+                pending.append(_plot(args.plot, name, preset, counter, judged, times, values,
+                                     t_first))  # fmt: skip
+            if video is not None:
+                for path in video.commit():
+                    written.append(
+                        f"annotated video {path} ({video.frames} frames, {codec_name(video.codec)})"
+                    )
+            for out, label in zip(pending, _labels(args), strict=True):
+                written.append(f"{label} {out.commit()}")
+            interrupted |= stop.done_writing(raise_pending=False)
+            completed = True
     finally:
         if bar is not None:
             bar.close()
-        if video is not None:
-            video.close()
+        if not completed:
+            if video is not None:
+                video.abort()
+            for out in pending:
+                out.discard()
         src.release()
-    seconds = time.perf_counter() - t0
-    summary = _summary(
-        name, args.exercise, preset, counter, judged, frames, poses, times, seconds, interrupted
-    )
-    summary["ended_early"] = src.end_reason if src.ended_early else None
-    print(_format_summary(summary))
-    if args.json is not None:
-        _write_text(args.json, json.dumps(summary, indent=1) + "\n", "--json")
-    if args.plot is not None:
-        from posekit_apps.plot import RepSpan, plot_signal, save_plot
-
-        spans = [
-            RepSpan(r.number, r.start - (t_first or 0.0), r.end - (t_first or 0.0),
-                    r.bottom - (t_first or 0.0), r.depth, f.depth_reached)
-            for r, f in zip(counter.reps, judged, strict=True)
-        ]  # fmt: skip
-        rest_level, far_level = (
-            (counter.up, counter.down) if counter.rest == "up" else (counter.down, counter.up)
-        )
-        cmp_rest, cmp_far = (">", "<") if counter.rest == "up" else ("<", ">")
-        thresholds = [
-            (f"{preset.words[0]} {cmp_rest}", rest_level),
-            (f"{preset.words[2]} {cmp_far}", far_level),
-            ("target", preset.target),
-        ]
-        title = (
-            f"{Path(name).name}: {preset.label} over time, {counter.count} "
-            f"{preset.title if counter.count != 1 else preset.title.rstrip('s')}"
-        )
-        image = plot_signal(
-            times, values, title=title, y_label=f"{preset.label} (deg)",
-            thresholds=thresholds, reps=spans,
-        )  # fmt: skip
-        save_plot(image, args.plot)
-    if video is not None:
-        logger.info("annotated video: %s", args.output)
+    for line in written:
+        print(f"wrote {line}")
+    if interrupted:
+        print(f"{PROG}: interrupted: what is listed above is complete", file=sys.stderr)
+        return INTERRUPTED_EXIT
     return 0
 
 
-def _write_text(path: str, text: str, what: str) -> None:
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write {what} {path}: {exc.strerror or exc}") from exc
+def _labels(args: argparse.Namespace) -> list[str]:
+    return [label for label, path in (("summary", args.json), ("plot", args.plot)) if path]
+
+
+def _text(text: str) -> Any:
+    def fill(path: Path) -> None:
+        with path.open("w", encoding="utf-8") as fh:
+            fh.write(text)
+
+    return fill
+
+
+def _plot(
+    path: str,
+    name: str,
+    preset: Exercise,
+    counter: Any,
+    judged: list[RepFeedback],
+    times: list[float],
+    values: list[float],
+    t_first: float | None,
+) -> Any:
+    """The angle-over-time plot, encoded to a temporary file beside ``path`` (not committed)."""
+    from posekit_apps.plot import RepSpan, plot_output, plot_signal
+
+    t0 = t_first or 0.0
+    spans = [
+        RepSpan(r.number, r.start - t0, r.end - t0, r.bottom - t0, r.depth, f.depth_reached)
+        for r, f in zip(counter.reps, judged, strict=True)
+    ]
+    rest_level, far_level = (
+        (counter.up, counter.down) if counter.rest == "up" else (counter.down, counter.up)
+    )
+    cmp_rest, cmp_far = (">", "<") if counter.rest == "up" else ("<", ">")
+    thresholds = [
+        (f"{preset.words[0]} {cmp_rest}", rest_level),
+        (f"{preset.words[2]} {cmp_far}", far_level),
+        ("target", preset.target),
+    ]
+    title = (
+        f"{Path(name).name}: {preset.label} over time, {counter.count} "
+        f"{preset.title if counter.count != 1 else preset.title.rstrip('s')}"
+    )
+    image = plot_signal(
+        times, values, title=title, y_label=f"{preset.label} (deg)",
+        thresholds=thresholds, reps=spans,
+    )  # fmt: skip
+    return plot_output(image, path)
 
 
 def _summary(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import cv2
@@ -248,13 +247,8 @@ def test_box_hint_is_a_square_on_the_long_side() -> None:
 
 # ----------------------------------------------------------------------------- real models
 @pytest.fixture(scope="session")
-def sessions(models_src: Path) -> tuple[Any, Any]:
-    from posekit.models import install, load_session
-
-    install(["pose_detection", "pose_landmark_full"], source=models_src, progress=False)
-    return load_session("pose_detection", num_threads=2), load_session(
-        "pose_landmark_full", num_threads=2
-    )
+def sessions(pose_sessions: Any) -> tuple[Any, Any]:
+    return pose_sessions("full")  # type: ignore[no-any-return]
 
 
 def real(sessions: tuple[Any, Any], **kw: Any) -> Tracker:

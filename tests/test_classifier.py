@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from posekit.analyzers.classifier import (
     pose_embedding,
 )
 from posekit.analyzers.reps import Phase
-from posekit.errors import InputError
+from posekit.errors import InputError, TimestampError
 from posekit.pose import Pose
 from posekit.topology import Keypoint
 
@@ -393,6 +394,40 @@ def test_rep_counter_on_poses() -> None:
         counter.update(OfflineFrame(_pose(_standing(arm=a)), i / 30, i)) for i, a in enumerate(seq)
     ]
     assert states[-1].count == 3
+
+
+BAD_TIMESTAMPS = [(1.5, "same"), (1.0, "earlier"), (math.nan, "nan"), (math.inf, "inf")]
+
+
+@pytest.mark.parametrize(("bad", "why"), BAD_TIMESTAMPS)
+def test_rep_counter_in_a_pipeline_refuses_non_increasing_timestamps(bad: float, why: str) -> None:
+    from posekit.analyzers import Pipeline
+
+    counter = _counter()
+    pipe = Pipeline(analyzers=[counter])
+    up = _pose(_standing(arm=170))
+    pipe.process(OfflineFrame(up, 1.0, 0))
+    pipe.process(OfflineFrame(up, 1.5, 1))
+    with pytest.raises(TimestampError):
+        pipe.process(OfflineFrame(_pose(_standing(arm=0)), bad, 2))
+    assert counter.count == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ClassRepCounter.update/update_votes do not check timestamps yet (the angle counters "
+    "do): issue 16 item 2, one timestamp check for tracker, pipeline and counters",
+)
+@pytest.mark.parametrize(("bad", "why"), BAD_TIMESTAMPS)
+def test_rep_counter_refuses_non_increasing_timestamps_like_the_angle_counters(
+    bad: float, why: str
+) -> None:
+    c = _counter()
+    c.update_votes(7.0, 1.0)
+    c.update_votes(8.0, 1.5)
+    with pytest.raises(TimestampError):
+        c.update_votes(2.0, bad)  # would end the repetition before it started
+    assert c.count == 0 and c.update_votes(2.0, 2.0).count == 1  # untouched, and it goes on
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,8 @@ from posekit.cli import build_parser, main
     [
         (["nope"], "posekit: error: argument COMMAND: invalid choice: 'nope'"),
         (["run", "--count", "burpee", "x.mp4"], "posekit run: error: argument --count"),
-        (["models", "install"], "posekit models install: error: the following arguments"),
+        # a bare `models install` installs the defaults (issue 15); `models path` needs a NAME
+        (["models", "path"], "posekit models path: error: the following arguments"),
         ([], "posekit: error: the following arguments are required: COMMAND"),
     ],
 )

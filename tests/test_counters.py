@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import DATA, PEER_DATA
+from conftest import DATA, PEER_DATA, TrackedVideo
 
 from posekit.analyzers import (
     BicepCurlCounter,
@@ -219,15 +219,16 @@ def test_jumping_jacks_rest_low_and_ignore_arm_jitter() -> None:
 
 
 def test_non_increasing_timestamps_raise_and_leave_the_counter_untouched() -> None:
-    c = squat_counter()
-    c.feed(170.0, 0.0)
-    c.feed(170.0, 0.5)
-    before = (c.count, c._phase)
+    c, twin = squat_counter(), squat_counter()  # the twin never sees the refused calls
+    for counter in (c, twin):
+        counter.feed(170.0, 0.0)
+        counter.feed(170.0, 0.5)
     for bad in (0.5, 0.1, math.nan):
         with pytest.raises(TimestampError):
             c.feed(100.0, bad)
-    assert (c.count, c._phase) == before
-    c.feed(170.0, 0.6)  # and it goes on
+    for t, v in ((0.6, 170.0), (0.7, 100.0), (0.8, 100.0)):  # and it goes on, as the twin does
+        got, want = c.feed(v, t), twin.feed(v, t)
+        assert (got.count, got.phase, got.value) == (want.count, want.phase, want.value)
 
 
 def test_reset_forgets_everything() -> None:
@@ -270,16 +271,6 @@ def test_bad_counter_options(kwargs: dict[str, Any], exc: type[Exception]) -> No
 
 
 # ----------------------------------------------------------------------------- real videos
-@pytest.fixture(scope="module")
-def sessions(models_src: Path) -> tuple[Any, Any]:
-    from posekit.models import install, load_session
-
-    install(["pose_detection", "pose_landmark_full"], source=models_src, progress=False)
-    return load_session("pose_detection", num_threads=2), load_session(
-        "pose_landmark_full", num_threads=2
-    )
-
-
 # Counts by eye (frame grids and knee-angle curves): squat_rohanx01 has two barbell squats
 # (bottoms near frames 315 and 520) between long standing stretches; barbell_squat_nqs has one
 # heavy squat (bottom near frame 465) between the walk-out and the re-rack.
@@ -293,19 +284,16 @@ VIDEOS = [
 @pytest.mark.slow
 @pytest.mark.parametrize(("video", "by_eye"), VIDEOS, ids=[v.stem for v, _ in VIDEOS])
 def test_squat_counter_counts_real_videos_exactly(
-    sessions: tuple[Any, Any], video: Path, by_eye: tuple[int, list[int]] | None
+    squat_videos: dict[str, TrackedVideo], video: Path, by_eye: tuple[int, list[int]] | None
 ) -> None:
-    from posekit.tracker import Tracker
-
     if by_eye is None:  # the labelled dev video: 1 full rep (+1 partial that must not count)
         label = json.loads((DATA / "videos" / "labels.json").read_text())[video.name]
         expected, bottoms = label["reps"], label["rep_bottom_frames_approx"]
         assert label["partial_reps"] == 1
     else:
         expected, bottoms = by_eye
-    pipe = Pipeline(analyzers=[SquatCounter()])
-    with Tracker(detector_session=sessions[0], landmark_session=sessions[1]) as tracker:
-        frames = list(pipe.stream(tracker.stream(video)))
+    tracked = squat_videos[video.stem]  # the default tracker's results, tracked once per run
+    frames = Pipeline(analyzers=[SquatCounter()]).run(tracked.poses, timestamps=tracked.timestamps)
     state = frames[-1].results["squats"]
     assert state.count == expected
     for rep, bottom in zip(state.reps, bottoms, strict=True):

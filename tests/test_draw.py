@@ -15,6 +15,9 @@ from posekit.draw import (
     RIGHT_COLOR,
     AngleAnnotator,
     Compose,
+    FaceAnnotator,
+    HandAnnotator,
+    HolisticAnnotator,
     KeypointAnnotator,
     RoiAnnotator,
     SkeletonAnnotator,
@@ -217,3 +220,139 @@ def test_window_is_a_no_op_when_disabled() -> None:
     assert isinstance(support.available, bool) and (support.available or support.reason)
     with Window("test", enabled=False) as win:
         assert not win.active and win.show(_frame())
+
+
+# ----------------------------------------------------------------------------- hands, face
+def _hand(side: str, x0: float = 100.0) -> Any:
+    from posekit.analyzers.handoff import HandLandmarks
+
+    xy = np.stack([x0 + 5.0 * np.arange(21), 100.0 + 8.0 * np.arange(21)], axis=1)
+    return HandLandmarks(
+        side=side,  # type: ignore[arg-type]
+        xy=xy.astype(np.float32),
+        z=np.zeros(21, np.float32),
+        world=np.zeros((21, 3), np.float32),
+        presence=0.99,
+        handedness=0.9 if side == "right" else 0.1,
+        roi=RotatedRect(x0 + 50, 180.0, 200.0, 200.0),
+    )
+
+
+def _face(color_box: tuple[int, int] = (400, 300)) -> Any:
+    from posekit.analyzers.handoff import FaceLandmarks
+
+    rng = np.random.default_rng(4)
+    xy = np.asarray(color_box) + rng.uniform(0, 60, (468, 2))
+    return FaceLandmarks(
+        xy=xy.astype(np.float32),
+        z=np.zeros(468, np.float32),
+        presence=0.99,
+        roi=RotatedRect(color_box[0] + 30.0, color_box[1] + 30.0, 80.0, 80.0),
+    )
+
+
+def _holistic(**parts: Any) -> Any:
+    from posekit.analyzers.holistic import HolisticResult
+
+    return HolisticResult(pose=_standing(), **parts)
+
+
+ALL_PARTS = {"left_hand": "L", "right_hand": "R", "face": "F"}
+WHITE = (255, 255, 255)
+FACE_COLOR = (200, 255, 200)
+
+
+@pytest.mark.parametrize(
+    ("side", "color", "other"),
+    [("left", LEFT_COLOR, RIGHT_COLOR), ("right", RIGHT_COLOR, LEFT_COLOR)],
+)
+def test_hand_annotator_draws_bones_in_the_side_colour_and_white_joints(
+    side: str, color: tuple[int, int, int], other: tuple[int, int, int]
+) -> None:
+    frame = _frame()
+    out = HandAnnotator(thickness=3).annotate(frame, _hand(side))
+    assert out is frame  # in place
+    assert _has_color(frame, color) and not _has_color(frame, other)
+    assert _has_color(frame, WHITE)
+    ys, xs = np.nonzero(frame.any(axis=2))
+    # everything drawn lies around the hand's 21 points (x 100..200, y 100..260)
+    assert xs.min() >= 95 and xs.max() <= 205 and ys.min() >= 95 and ys.max() <= 265
+
+
+def test_face_annotator_draws_one_dot_per_mesh_point_in_its_colour() -> None:
+    frame = _frame()
+    FaceAnnotator().annotate(frame, _face())
+    assert _has_color(frame, FACE_COLOR)
+    ys, xs = np.nonzero(frame.any(axis=2))
+    assert xs.min() >= 398 and xs.max() <= 462 and ys.min() >= 298 and ys.max() <= 362
+    custom = FaceAnnotator(color=(0, 0, 255), radius=2).annotate(_frame(), _face())
+    assert _has_color(custom, (0, 0, 255)) and not _has_color(custom, FACE_COLOR)
+    assert np.count_nonzero(custom.any(axis=2)) > np.count_nonzero(frame.any(axis=2))
+
+
+@dataclass
+class _Analyzed:
+    results: dict[str, Any]
+    pose: Pose | None = None
+    roi: RotatedRect | None = None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "parts", "key", "expected"),
+    [
+        ({}, ALL_PARTS, "holistic", {"L", "R", "F"}),
+        ({}, {"left_hand": "L"}, "holistic", {"L"}),
+        ({}, {"face": "F"}, "holistic", {"F"}),
+        ({"hands": False}, ALL_PARTS, "holistic", {"F"}),
+        ({"face": False}, ALL_PARTS, "holistic", {"L", "R"}),
+        ({"key": "hf"}, {"left_hand": "L", "face": "F"}, "hf", {"L", "F"}),
+        ({"key": "hf"}, {"left_hand": "L", "face": "F"}, "holistic", set()),  # not its key
+        ({}, {}, "holistic", set()),  # nothing found this frame
+    ],
+)  # fmt: skip
+def test_holistic_annotator_draws_the_parts_it_finds(
+    kwargs: dict[str, Any], parts: dict[str, str], key: str, expected: set[str]
+) -> None:
+    made = {"L": _hand("left", 20.0), "R": _hand("right", 230.0), "F": _face()}
+    item = _holistic(**{name: made[code] for name, code in parts.items()})
+    frame = _frame()
+    assert HolisticAnnotator(**kwargs)(frame, _Analyzed({key: item})) is frame
+    drawn = {
+        "L": _has_color(frame[:, :225], LEFT_COLOR),
+        "R": _has_color(frame[:, 225:390], RIGHT_COLOR),
+        "F": _has_color(frame, FACE_COLOR),
+    }
+    assert {code for code, seen in drawn.items() if seen} == expected
+    if not expected:
+        assert not frame.any()
+
+
+@pytest.mark.parametrize(
+    "result",
+    [_Analyzed({}), _Analyzed({"holistic": "not a holistic result"}), object()],
+    ids=["no-results", "other-type", "no-results-attribute"],
+)
+def test_holistic_annotator_ignores_results_without_a_holistic_item(result: Any) -> None:
+    assert HolisticAnnotator().select(result) is None
+    assert not HolisticAnnotator()(_frame(), result).any()
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: HandAnnotator(left_color=(0, 0, 256)), "0..255"),
+        (lambda: HandAnnotator(right_color=(-1, 0, 0)), "0..255"),
+        (lambda: FaceAnnotator(color=(1, 2)), "color"),
+    ],
+    ids=["hand-left-colour", "hand-right-colour", "face-colour"],
+)
+def test_hand_and_face_annotators_refuse_bad_colours(make: Any, match: str) -> None:
+    with pytest.raises(InputError, match=match):
+        make()
+
+
+def test_hand_and_face_annotators_select_nothing_alone() -> None:
+    """One frame has two hands: they are found through HolisticAnnotator, not on their own."""
+    result = _Analyzed({"holistic": _holistic(left_hand=_hand("left"), face=_face())})
+    assert HandAnnotator().select(result) is None and FaceAnnotator().select(result) is None
+    assert not (HandAnnotator() + FaceAnnotator())(_frame(), result).any()

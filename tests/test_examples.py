@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import importlib.util
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,29 +35,56 @@ def example(name: str, *args: str, cwd: Path, **env: str) -> subprocess.Complete
     return proc
 
 
+@pytest.fixture
+def example_in_process(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], replay: Any
+) -> Any:
+    """``example_in_process(name, *args, cwd=..., **env)``: run ``examples/<name>`` as
+    ``__main__`` in this process on the run's tracking of the dev video (``conftest.replay``
+    checks that the script's tracker has the default settings); returns its stdout. The
+    subprocess tests below run whole scripts, tracking included."""
+    replay(VIDEO)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.setenv("POSEKIT_MODEL_SOURCE", str(MODELS_SRC))
+
+    def run(name: str, *args: str, cwd: Path, **env: str) -> str:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.chdir(cwd)
+        monkeypatch.setattr(sys, "argv", [str(EXAMPLES / name), *args])
+        try:
+            runpy.run_path(str(EXAMPLES / name), run_name="__main__")
+        except SystemExit as exc:
+            assert exc.code in (0, None), capsys.readouterr().err
+        return capsys.readouterr().out
+
+    return run
+
+
 def test_every_example_is_tested() -> None:
     tested = {"webcam_quickstart.py", "video_to_csv.py", "calf_raise_counter.py",
               "train_yoga_classifier.py", "sign_language_recorder.py"}  # fmt: skip
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 
-def test_webcam_quickstart_is_short_and_runs_on_a_video(tmp_path: Path) -> None:
+def test_webcam_quickstart_is_short_and_runs_on_a_video(
+    tmp_path: Path, example_in_process: Any
+) -> None:
     code = [
         line for line in (EXAMPLES / "webcam_quickstart.py").read_text().splitlines()
         if line.strip() and not line.startswith(('"""', "Usage")) and "quickstart:" not in line
     ]  # fmt: skip
     assert len(code) < 15
-    proc = example("webcam_quickstart.py", str(VIDEO), cwd=tmp_path)
-    lines = proc.stdout.splitlines()
+    lines = example_in_process("webcam_quickstart.py", str(VIDEO), cwd=tmp_path).splitlines()
     assert len(lines) == 110 and "detected" in lines[0] and "knee" in lines[-1]
     knees = [float(line.split("knee")[1].split()[0]) for line in lines]
     assert min(knees) < 100 < max(knees)  # the squat's bottom and the standing position
 
 
-def test_video_to_csv(tmp_path: Path) -> None:
-    proc = example("video_to_csv.py", cwd=tmp_path, POSEKIT_EXAMPLE_VIDEO=str(VIDEO))
+def test_video_to_csv(tmp_path: Path, example_in_process: Any) -> None:
+    stdout = example_in_process("video_to_csv.py", cwd=tmp_path, POSEKIT_EXAMPLE_VIDEO=str(VIDEO))
     out = tmp_path / f"{VIDEO.stem}.csv"
-    assert f"wrote {out.name}" in proc.stdout
+    assert f"wrote {out.name}" in stdout
     with out.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 110 and rows[0]["state"] == "detected"
@@ -93,9 +122,10 @@ def test_calf_raise_counter_counts_synthetic_raises() -> None:
     assert frames[-1].results["calf_raises"].count == 3
 
 
-def test_calf_raise_counter_runs_on_a_video(tmp_path: Path) -> None:
-    proc = example("calf_raise_counter.py", str(VIDEO), cwd=tmp_path)
-    assert "calf raises: 0" in proc.stdout  # a squat, not a calf raise
+def test_calf_raise_counter_runs_on_a_video(tmp_path: Path, example_in_process: Any) -> None:
+    assert "calf raises: 0" in example_in_process(
+        "calf_raise_counter.py", str(VIDEO), cwd=tmp_path
+    )  # a squat, not a calf raise
 
 
 def test_train_yoga_classifier(tmp_path: Path) -> None:

@@ -145,8 +145,10 @@ def test_help_runs_and_mentions_only_existing_options(tmp_path: Path, command: s
     missing = []
     for match in OPTION.finditer(text):
         # "`predict --output`" in the yoga help: an option of the sub-command just before it
+        # (a child of this command, or a sibling: "`models install --force`" in models clean)
         before = [w.strip("`'\"(") for w in text[: match.start()].split()[-3:]]
-        subs = [f"{command} {w}" for w in before if f"{command} {w}" in COMMANDS]
+        prefixes = [command, command.rsplit(" ", 1)[0], command.rsplit(" ", 2)[0]]
+        subs = [f"{c} {w}" for w in before for c in prefixes if f"{c} {w}" in COMMANDS]
         owner = COMMANDS[subs[-1]] if subs else COMMANDS[command]
         if match.group() not in {o for a in owner._actions for o in a.option_strings}:
             missing.append(

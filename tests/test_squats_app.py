@@ -12,7 +12,7 @@ from typing import Any
 
 import cv2
 import pytest
-from conftest import DATA, MODELS_SRC, PEER_DATA
+from conftest import BARBELL_VIDEO, DATA, MODELS_SRC, ROHAN_VIDEO
 
 from posekit.analyzers.exercises import EXERCISES
 from posekit.analyzers.reps import Rep
@@ -66,24 +66,50 @@ def test_dev_video_headless_with_video_json_and_plot(tmp_path: Path) -> None:
     assert plot is not None and plot.shape == (600, 1280, 3)
 
 
+@pytest.fixture
+def app_in_process(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``app_in_process(*args)``: ``posekit_apps.squats.main(args)`` in this process (exit code),
+    with the loggers it quietens restored afterwards."""
+    import logging
+
+    from posekit_apps.squats import main
+
+    monkeypatch.setenv("POSEKIT_MODEL_SOURCE", str(MODELS_SRC))
+    for name in ("posekit.models", "posekit.convert"):
+        logger = logging.getLogger(name)
+        monkeypatch.setattr(logger, "level", logger.level)
+    return lambda *args: main(list(args))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("video", "expected", "bottoms"),
-    [
-        (PEER_DATA / "squat_rohanx01.mp4", 2, [315, 520]),
-        (PEER_DATA / "barbell_squat_nqs.mp4", 1, [465]),
-    ],
+    [(ROHAN_VIDEO, 2, [315, 520]), (BARBELL_VIDEO, 1, [465])],
     ids=["rohanx01", "barbell"],
 )
 def test_peer_videos_count_exactly(
-    tmp_path: Path, video: Path, expected: int, bottoms: list[int]
+    tmp_path: Path,
+    video: Path,
+    expected: int,
+    bottoms: list[int],
+    app_in_process: Any,
+    replay: Any,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # counts by eye from frame grids (see tests/test_counters.py)
-    proc = squats(str(video), "--no-show", "--no-progress", "--json", str(tmp_path / "s.json"))
-    assert proc.returncode == 0, proc.stderr
-    assert "running headless" not in proc.stderr  # --no-show: nothing to explain
+    # counts by eye from frame grids (see tests/test_counters.py). The app runs in this process
+    # on the run's tracking of the video (conftest.replay checks that the app's tracker has the
+    # default settings the video was tracked with); test_dev_video_headless_with_video_json_and_plot
+    # runs the whole app, tracking included, in a subprocess.
+    replay(video, with_frames=False)  # no --output: the app draws nothing
+    code = app_in_process(
+        str(video), "--no-show", "--no-progress", "--json", str(tmp_path / "s.json")
+    )
+    assert code == 0, capsys.readouterr().err
+    assert not any("running headless" in r.getMessage() for r in caplog.records)  # --no-show
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["reps"] == expected
+    assert f"{expected} squat rep" in capsys.readouterr().out
     for rep, bottom in zip(summary["rep_details"], bottoms, strict=True):
         assert abs(rep["bottom_frame"] - bottom) <= 15 and rep["depth_reached"]
 

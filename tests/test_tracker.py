@@ -4,7 +4,6 @@ and end-to-end checks with the real models on the squat videos."""
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -14,80 +13,20 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from conftest import DATA, PEER_DATA
+from conftest import (
+    DATA,
+    FakeCapture,
+    FakeDetectorRunner,
+    FakeLandmarkRunner,
+    TrackedVideo,
+    fake_tracker,
+)
 
-from posekit.detector import ssd_anchors
 from posekit.errors import InputError, SourceError, TimestampError
 from posekit.roi import RotatedRect
 from posekit.tracker import FrameResult, Tracker, TrackingState
 
 SQUAT = DATA / "videos" / "squat_workouttracker_17.mp4"
-
-
-# ----------------------------------------------------------------------------- fakes
-class FakeDetectorRunner:
-    """One person whose hip centre is at tensor (0.5, 0.6), size point 0.25 above it."""
-
-    def __init__(self, found: bool = True) -> None:
-        self.found = found
-        self.calls = 0
-
-    def run_outputs(
-        self, output_names: Sequence[str], feeds: Mapping[str, np.ndarray]
-    ) -> list[np.ndarray]:
-        self.calls += 1
-        a = ssd_anchors()[1000]
-        reg = np.zeros((1, 2254, 12), np.float32)
-        dx, dy = (0.5 - a[0]) * 224, (0.6 - a[1]) * 224
-        reg[0, 1000, :4] = [dx, dy, 20, 20]
-        reg[0, 1000, 4:8] = [dx, dy, dx, dy - 56]
-        logits = np.full((1, 2254, 1), -20.0, np.float32)
-        if self.found:
-            logits[0, 1000, 0] = 6.0
-        return [{"Identity": reg, "Identity_1": logits}[n] for n in output_names]
-
-
-class FakeLandmarkRunner:
-    """Landmarks in crop pixels; aux points put the next ROI where this one was.
-
-    ``presences`` gives the pose presence per call (the last value repeats); ``jitter`` adds
-    seeded noise to the body landmarks.
-    """
-
-    def __init__(self, presences: Sequence[float] = (0.95,), jitter: float = 0.0) -> None:
-        self.presences = list(presences)
-        self.jitter = jitter
-        self.calls = 0
-        self.rng = np.random.default_rng(0)
-
-    def run_outputs(
-        self, output_names: Sequence[str], feeds: Mapping[str, np.ndarray]
-    ) -> list[np.ndarray]:
-        p = self.presences[min(self.calls, len(self.presences) - 1)]
-        self.calls += 1
-        raw = np.zeros((39, 5), np.float32)
-        raw[:, 0] = np.linspace(60, 200, 39)
-        raw[:, 1] = np.linspace(30, 230, 39)
-        raw[:33, :2] += self.rng.normal(0, self.jitter, (33, 2)) if self.jitter else 0.0
-        raw[:, 3:] = 5.0
-        # aux: centre of the crop and a point 1/(2*1.25) of the side above it: same ROI again
-        raw[33, :2] = (128, 128)
-        raw[34, :2] = (128, 128 - 256 / 2.5)
-        out = {
-            "Identity": raw.reshape(1, 195),
-            "Identity_1": np.array([[p]], np.float32),
-            "Identity_2": np.zeros((1, 256, 256, 1), np.float32),
-            "Identity_3": np.zeros((1, 64, 64, 39), np.float32),
-            "Identity_4": np.zeros((1, 117), np.float32),
-        }
-        return [out[n] for n in output_names]
-
-
-def fake_tracker(**kw: Any) -> tuple[Tracker, FakeDetectorRunner, FakeLandmarkRunner]:
-    det = kw.pop("det", FakeDetectorRunner())
-    lm = kw.pop("lm", FakeLandmarkRunner())
-    kw.setdefault("refine_heatmap", False)  # the fake heatmap is all zeros
-    return Tracker(detector_session=det, landmark_session=lm, **kw), det, lm
 
 
 FRAME = np.zeros((480, 640, 3), np.uint8)
@@ -256,28 +195,6 @@ def test_stream_of_pairs_with_bad_timestamps_raises() -> None:
         list(t.stream([(FRAME, 0.0), (FRAME, 0.5), (FRAME, 0.5)]))
 
 
-class FakeCapture:
-    def __init__(self, n: int) -> None:
-        self.n, self.reads, self.released = n, 0, False
-
-    def isOpened(self) -> bool:
-        return not self.released
-
-    def read(self) -> tuple[bool, Any]:
-        if self.reads >= self.n:
-            return False, None
-        self.reads += 1
-        return True, FRAME
-
-    def get(self, prop: int) -> float:
-        return {cv2.CAP_PROP_FPS: 25.0, cv2.CAP_PROP_FRAME_COUNT: float(self.n)}.get(
-            prop, (self.reads - 1) * 40.0 if prop == cv2.CAP_PROP_POS_MSEC else 0.0
-        )
-
-    def release(self) -> None:
-        self.released = True
-
-
 def test_stream_releases_capture_it_opened_on_break_and_close(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -316,13 +233,8 @@ def test_stream_source_errors() -> None:
 
 # ----------------------------------------------------------------------------- real models
 @pytest.fixture(scope="session")
-def real_sessions(models_src: Path) -> tuple[Any, Any]:
-    from posekit.models import install, load_session
-
-    install(["pose_detection", "pose_landmark_full"], source=models_src, progress=False)
-    return load_session("pose_detection", num_threads=2), load_session(
-        "pose_landmark_full", num_threads=2
-    )
+def real_sessions(pose_sessions: Any) -> tuple[Any, Any]:
+    return pose_sessions("full")  # type: ignore[no-any-return]
 
 
 class CountingRunner:
@@ -342,11 +254,11 @@ def knee_angle(xy: np.ndarray, hip: int, knee: int, ankle: int) -> float:
 
 
 @pytest.fixture(scope="module")
-def squat_run(real_sessions: tuple[Any, Any]) -> tuple[list[FrameResult], int]:
-    det = CountingRunner(real_sessions[0])
-    with Tracker(detector_session=det, landmark_session=real_sessions[1]) as t:
-        results = list(t.stream(SQUAT))
-    return results, det.calls
+def squat_run(squat_videos: dict[str, TrackedVideo]) -> tuple[list[FrameResult], int]:
+    """The dev video's results from the default tracker (tracked once per run, see conftest)
+    and how many times its detector ran."""
+    tracked = squat_videos[SQUAT.stem]
+    return list(tracked.results()), tracked.detector_runs
 
 
 def test_squat_video_is_tracked_on_nearly_every_frame(squat_run: Any) -> None:
@@ -381,9 +293,8 @@ def test_knee_angle_dips_at_the_labelled_bottom(squat_run: Any) -> None:
     assert angles[low] < 110 and np.nanmax(angles[20:40]) > 150
 
 
-def test_peer_video_first_seconds_have_a_pose(real_sessions: tuple[Any, Any]) -> None:
-    with Tracker(detector_session=real_sessions[0], landmark_session=real_sessions[1]) as t:
-        got = [r.has_pose for r in itertools.islice(t.stream(PEER_DATA / "squat_rohanx01.mp4"), 60)]
+def test_peer_video_first_seconds_have_a_pose(squat_videos: dict[str, TrackedVideo]) -> None:
+    got = squat_videos["squat_rohanx01"].has_pose[:60]  # a stream is causal: its first 60 frames
     assert len(got) == 60 and all(got)
 
 

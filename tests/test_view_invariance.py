@@ -7,12 +7,11 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from conftest import DATA, PEER_DATA
+from conftest import TrackedVideo
 
 from posekit.analyzers import OfflineFrame, Phase, Pipeline
 from posekit.analyzers.body import hip_height, torso_size
@@ -323,29 +322,18 @@ def test_preset_options() -> None:
 
 
 # ----------------------------------------------------------------------------- real videos
-VIDEOS = {
-    "squat_workouttracker_17": (DATA / "videos" / "squat_workouttracker_17.mp4", 1),
-    "squat_rohanx01": (PEER_DATA / "squat_rohanx01.mp4", 2),
-    "barbell_squat_nqs": (PEER_DATA / "barbell_squat_nqs.mp4", 1),
+VIDEOS = {  # expected reps
+    "squat_workouttracker_17": 1,
+    "squat_rohanx01": 2,
+    "barbell_squat_nqs": 1,
 }
 Tracked = tuple[list[float], list[Pose | None]]
 
 
 @pytest.fixture(scope="session")
-def tracked(models_src: Path) -> dict[str, Tracked]:
-    """Each squat video tracked once per session: timestamps and poses (with world)."""
-    from posekit.models import install, load_session
-    from posekit.tracker import Tracker
-
-    install(["pose_detection", "pose_landmark_full"], source=models_src, progress=False)
-    det = load_session("pose_detection", num_threads=2)
-    lm = load_session("pose_landmark_full", num_threads=2)
-    out: dict[str, Tracked] = {}
-    with Tracker(detector_session=det, landmark_session=lm) as tracker:
-        for name, (path, _) in VIDEOS.items():
-            results = list(tracker.stream(path))
-            out[name] = ([r.timestamp for r in results], [r.pose for r in results])
-    return out
+def tracked(squat_videos: dict[str, TrackedVideo]) -> dict[str, Tracked]:
+    """Each squat video (tracked once per run, see conftest): timestamps and poses (with world)."""
+    return {name: (v.timestamps.tolist(), v.poses) for name, v in squat_videos.items()}
 
 
 def turned(poses: Sequence[Pose | None], yaw: float, camera: str) -> list[Pose | None]:
@@ -376,7 +364,7 @@ def test_squat_counts_exact_on_real_videos_at_every_yaw(
     tracked: dict[str, Tracked], video: str, yaw: int | None, camera: str
 ) -> None:
     timestamps, poses = tracked[video]
-    expected = VIDEOS[video][1]
+    expected = VIDEOS[video]
     views = poses if yaw is None else turned(poses, yaw, camera)
     state = count_at(timestamps, views, SquatCounter())
     assert state.count == expected
@@ -387,7 +375,7 @@ def test_squat_counts_exact_on_real_videos_at_every_yaw(
 @pytest.mark.slow
 def test_image_knee_angle_depends_on_yaw_and_miscounts(tracked: dict[str, Tracked]) -> None:
     misses = []
-    for video, (_, expected) in VIDEOS.items():
+    for video, expected in VIDEOS.items():
         timestamps, poses = tracked[video]
         ranges = {}
         for yaw in YAWS:
@@ -411,4 +399,4 @@ def test_real_videos_without_world_fall_back_to_the_image_angle(
 ) -> None:
     timestamps, poses = tracked[video]
     state = count_at(timestamps, [without_world(p) for p in poses], SquatCounter())
-    assert state.count == VIDEOS[video][1] and state.cue.signal == "knee"
+    assert state.count == VIDEOS[video] and state.cue.signal == "knee"

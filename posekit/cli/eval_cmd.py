@@ -148,8 +148,17 @@ class ProgressLine:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``posekit eval`` with parsed ``args``; returns the exit code."""
+    from posekit.analyzers.classifier import IMAGE_EXTENSIONS
     from posekit.eval import evaluate_posekit
+    from posekit.outputs import check_outputs, write_text_atomic
 
+    if args.json is not None:
+        from posekit.sinks import check_writable
+
+        check_outputs(
+            [args.coco, args.images], [("--json", args.json)], folder_suffixes=IMAGE_EXTENSIONS
+        )
+        check_writable(args.json, "--json")
     progress = None if args.no_progress else ProgressLine(sys.stderr, f"eval {args.model}")
     report = evaluate_posekit(
         args.coco,
@@ -164,12 +173,5 @@ def run(args: argparse.Namespace) -> int:
     )
     print(report.format())
     if args.json is not None:
-        try:
-            args.json.write_text(json.dumps(report.to_dict(), indent=1) + "\n", encoding="utf-8")
-        except OSError as exc:
-            from posekit.errors import InputError
-
-            raise InputError(
-                f"cannot write --json {args.json}: {exc}; pick a writable path"
-            ) from exc
+        write_text_atomic(args.json, json.dumps(report.to_dict(), indent=1) + "\n", "--json")
     return 0

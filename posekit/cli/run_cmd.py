@@ -12,6 +12,10 @@ input's file name stem, otherwise ``-<stem>`` is added before the extension
 (``poses.jsonl`` -> ``poses-squat.jsonl``). Inputs are processed in parallel by a process pool
 (``--jobs``), each with ``cpu_count / jobs`` onnxruntime threads.
 
+Outputs never overwrite an input and never hold a partial file (:mod:`posekit.outputs`). Ctrl-C
+stops every input after its current frame; the summaries of what was done are printed and the
+exit code is 130 (:data:`INTERRUPTED_EXIT`, the same for every posekit command).
+
 Example:
     >>> from posekit.cli import build_parser
     >>> args = build_parser().parse_args(["run", "a.mp4", "--csv", "p.csv", "--angles", "knee"])
@@ -179,6 +183,84 @@ class FrameProgress:
         elif self.total is None or self._last_decile < 10:
             self.stream.write(self._line() + "\n")
         self.stream.flush()
+
+
+# ---------------------------------------------------------------------------------- Ctrl-C
+INTERRUPTED_EXIT = 130
+"""Exit code of a run stopped by Ctrl-C, the same for every posekit command (128 + SIGINT):
+what was complete is kept and summarised. Stopping with q in the window, --max-frames or the
+end of the input exits 0."""
+
+
+class StopOnInterrupt:
+    """Turn the first Ctrl-C into a request to stop after the current frame.
+
+    While active (a context manager), the first SIGINT sets :attr:`requested` and the loop ends
+    after the frame in hand, so every output holds the same frames and is closed properly; a
+    second Ctrl-C raises ``KeyboardInterrupt`` at once (deferred while :attr:`writing` is set, so
+    one frame is written to all outputs or to none). In a thread other than the main thread
+    (where Python cannot install signal handlers) it does nothing and Ctrl-C raises as usual.
+
+    Args:
+        poll: also stop when this returns True (:meth:`stop_requested`; e.g. a flag set by
+            the parent of a worker process).
+
+    Example:
+        >>> import os, signal
+        >>> with StopOnInterrupt() as stop:
+        ...     os.kill(os.getpid(), signal.SIGINT)
+        ...     stop.requested
+        True
+    """
+
+    def __init__(self, poll: Callable[[], bool] | None = None) -> None:
+        self.requested = False
+        self.writing = False
+        self._pending = False
+        self._poll = poll
+        self._previous: Any = None
+        self._installed = False
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if not self.requested:
+            self.requested = True
+            logger.debug("Ctrl-C: stopping after this frame (Ctrl-C again stops at once)")
+            return
+        if self.writing:
+            self._pending = True
+            return
+        raise KeyboardInterrupt
+
+    def stop_requested(self) -> bool:
+        """Ctrl-C was pressed (or ``poll`` says stop)."""
+        if not self.requested and self._poll is not None and self._poll():
+            self.requested = True
+        return self.requested
+
+    def done_writing(self, *, raise_pending: bool = True) -> bool:
+        """End a :attr:`writing` section: raises (or with ``raise_pending=False`` returns
+        True for) a second Ctrl-C that came during it."""
+        self.writing = False
+        pending, self._pending = self._pending, False
+        if pending and raise_pending:
+            raise KeyboardInterrupt
+        return pending
+
+    def __enter__(self) -> StopOnInterrupt:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+            self._installed = False
 
 
 # ---------------------------------------------------------------------------------- jobs
@@ -351,25 +433,60 @@ def open_input(source: int | str) -> CaptureSource:
 ProgressFn = Callable[[int, "int | None"], None]
 
 
-def run_job(job: RunJob, options: RunOptions, progress: ProgressFn | None = None) -> RunSummary:
+def job_outputs(job: RunJob) -> list[tuple[str, str | None]]:
+    """Every file ``job`` writes, as ``(option, path)`` (the JSON schema beside ``--jsonl``
+    included)."""
+    from posekit.sinks import schema_path_for
+
+    schema = None if job.jsonl is None else str(schema_path_for(job.jsonl))
+    return [
+        ("--output", job.output),
+        ("--jsonl", job.jsonl),
+        ("--jsonl's schema file", schema),
+        ("--csv", job.csv),
+    ]
+
+
+def _local_inputs(sources: Sequence[int | str]) -> list[str]:
+    return [s for s in sources if isinstance(s, str) and "://" not in s]
+
+
+def run_job(
+    job: RunJob,
+    options: RunOptions,
+    progress: ProgressFn | None = None,
+    interrupt: StopOnInterrupt | None = None,
+) -> RunSummary:
     """Track one input and write its outputs; ``progress(done, total)`` after frames.
 
-    Ctrl-C stops the input cleanly (outputs are closed and valid) and is reported in the
-    summary.
+    Every output is written to a temporary file and renamed into place at the end, all of them
+    or none (:func:`~posekit.sinks.close_sinks`): a failure leaves no partial file. Ctrl-C stops
+    the input after the current frame (``interrupt``, or a :class:`StopOnInterrupt` of its own):
+    the outputs are closed, valid, hold the same frames, and the summary says it was interrupted.
 
     Raises:
         PosekitError: the source cannot be opened, an output cannot be written, bad options.
     """
     from posekit.draw import Window
-    from posekit.sinks import CsvSink, JsonlSink, Sink, VideoSink
+    from posekit.outputs import check_outputs
+    from posekit.sinks import (
+        CsvSink,
+        JsonlSink,
+        Sink,
+        VideoSink,
+        abort_sinks,
+        check_writable,
+        close_sinks,
+    )
 
-    for path, what in ((job.output, "--output"), (job.jsonl, "--jsonl"), (job.csv, "--csv")):
+    outputs = job_outputs(job)
+    check_outputs(_local_inputs([job.source]), outputs)
+    for what, path in outputs:
         if path is not None:
-            from posekit.sinks import check_writable
-
             check_writable(path, what)
     from posekit.analyzers.exercises import find_exercise
 
+    stop = interrupt if interrupt is not None else StopOnInterrupt()
     pipeline = build_pipeline(options)
     counter_name = None if options.count is None else find_exercise(options.count).result_key
     src = open_input(job.source)
@@ -379,55 +496,68 @@ def run_job(job: RunJob, options: RunOptions, progress: ProgressFn | None = None
     interrupted = False
     overlay: Annotator[Any] | None = None
     t0 = time.perf_counter()
+    completed = False
     try:
-        tracker = build_tracker(options)
-        if job.output is not None or job.show:
-            overlay = build_overlay(options, counter_name)
-        if job.output is not None:
-            sinks.append(VideoSink(job.output, src.fps))
-        if job.jsonl is not None:
-            sinks.append(JsonlSink(job.jsonl, schema=True))
-        if job.csv is not None:
-            sinks.append(
-                CsvSink(
-                    job.csv,
-                    world=options.world,
-                    angles=options.angles,
-                    counters=() if counter_name is None else (counter_name,),
+        with contextlib.ExitStack() as stack:
+            if interrupt is None:
+                stack.enter_context(stop)
+            tracker = build_tracker(options)
+            if job.output is not None or job.show:
+                overlay = build_overlay(options, counter_name)
+            if job.output is not None:
+                sinks.append(VideoSink(job.output, src.fps))
+            if job.jsonl is not None:
+                sinks.append(JsonlSink(job.jsonl, schema=True))
+            if job.csv is not None:
+                sinks.append(
+                    CsvSink(
+                        job.csv,
+                        world=options.world,
+                        angles=options.angles,
+                        counters=() if counter_name is None else (counter_name,),
+                    )
                 )
-            )
-        t0 = time.perf_counter()
-        total = src.frame_count
-        if options.max_frames is not None:
-            total = min(total or options.max_frames, options.max_frames)
-        with tracker, Window(f"posekit run: {name}", enabled=job.show) as window:
-            stream = pipeline.stream(tracker.stream(src))
-            with contextlib.closing(stream):  # type: ignore[type-var]
-                try:
-                    for result in stream:
-                        image = result.frame
-                        assert image is not None  # tracker streams carry their frames
-                        if overlay is not None:
-                            overlay(image, result)
-                        for sink in sinks:
-                            if isinstance(sink, VideoSink):
-                                sink.write_image(image)  # already annotated
-                            else:
-                                sink.write(result)
-                        frames += 1
-                        poses += result.pose is not None
-                        if progress is not None:
-                            progress(frames, total)
-                        if job.show and not window.show(image):
-                            break
-                        if options.max_frames is not None and frames >= options.max_frames:
-                            break
-                except KeyboardInterrupt:
-                    interrupted = True
-        seconds = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            total = src.frame_count
+            if options.max_frames is not None:
+                total = min(total or options.max_frames, options.max_frames)
+            with tracker, Window(f"posekit run: {name}", enabled=job.show) as window:
+                stream = pipeline.stream(tracker.stream(src))
+                with contextlib.closing(stream):  # type: ignore[type-var]
+                    try:
+                        for result in stream:
+                            image = result.frame
+                            assert image is not None  # tracker streams carry their frames
+                            if overlay is not None:
+                                overlay(image, result)
+                            stop.writing = True  # a frame goes to every output or to none
+                            for sink in sinks:
+                                if isinstance(sink, VideoSink):
+                                    sink.write_image(image)  # already annotated
+                                else:
+                                    sink.write(result)
+                            frames += 1
+                            poses += result.pose is not None
+                            stop.done_writing()
+                            if progress is not None:
+                                progress(frames, total)
+                            if stop.stop_requested():
+                                interrupted = True
+                                break
+                            if job.show and not window.show(image):
+                                break
+                            if options.max_frames is not None and frames >= options.max_frames:
+                                break
+                    except KeyboardInterrupt:  # a second Ctrl-C, or outside the main thread
+                        interrupted = True
+            seconds = time.perf_counter() - t0
+            stop.writing = True
+            written = close_sinks(sinks)  # all outputs or none
+            interrupted |= stop.done_writing(raise_pending=False)
+            completed = True
     finally:
-        for sink in sinks:
-            sink.close()
+        if not completed:
+            abort_sinks(sinks)
         src.release()
     reps = None
     details: tuple[dict[str, float], ...] = ()
@@ -438,13 +568,16 @@ def run_job(job: RunJob, options: RunOptions, progress: ProgressFn | None = None
             {"depth": r.depth, "duration": r.duration, "bottom": r.bottom}
             for r in counter.reps  # type: ignore[attr-defined]
         )
-    outputs = tuple(str(p) for p in (job.output, job.jsonl, job.csv) if p is not None)
+    done = set(written)
+    outputs_written = tuple(
+        p for p in (job.output, job.jsonl, job.csv) if p is not None and Path(p) in done
+    )
     return RunSummary(
         source=name,
         frames=frames,
         poses=poses,
         seconds=seconds,
-        outputs=outputs,
+        outputs=outputs_written,
         ended_early=src.end_reason if src.ended_early else None,
         interrupted=interrupted,
         reps=reps,
@@ -454,19 +587,28 @@ def run_job(job: RunJob, options: RunOptions, progress: ProgressFn | None = None
 
 # ---------------------------------------------------------------------------------- pool
 _QUEUE: Any = None
+_STOP: StopOnInterrupt | None = None
 
 
-def _worker_init(queue: Any, verbose: bool) -> None:
-    global _QUEUE
+def _worker_init(queue: Any, verbose: bool, stop_event: Any = None) -> None:
+    global _QUEUE, _STOP
+    from posekit.sinks import quiet_codec_warning
+
     _QUEUE = queue
+    quiet_codec_warning()  # the parent said it once for the run
     from posekit.cli import setup_logging
 
     setup_logging("posekit", int(verbose))
+    # Ctrl-C reaches every process of the terminal's group: a worker finishes its current frame
+    # and returns what it has (the parent prints the summaries), never a traceback.
+    _STOP = StopOnInterrupt(None if stop_event is None else stop_event.is_set).__enter__()
 
 
-def _worker(index: int, job: RunJob, options: RunOptions) -> RunSummary:
+def _worker(index: int, job: RunJob, options: RunOptions) -> RunSummary | None:
     queue = _QUEUE
     last = [0.0]
+    if _STOP is not None and _STOP.stop_requested():
+        return None  # queued before Ctrl-C: not started
 
     def report(done: int, total: int | None) -> None:
         now = time.perf_counter()
@@ -474,7 +616,7 @@ def _worker(index: int, job: RunJob, options: RunOptions) -> RunSummary:
             last[0] = now
             queue.put((index, done, total))
 
-    return run_job(job, options, report)
+    return run_job(job, options, report, _STOP)
 
 
 class _MultiProgress:
@@ -491,26 +633,55 @@ class _MultiProgress:
 
 
 def _run_parallel(
-    jobs: list[RunJob], options: RunOptions, workers: int, progress: bool, verbose: bool
-) -> tuple[list[RunSummary], list[str]]:
+    jobs: list[RunJob],
+    options: RunOptions,
+    workers: int,
+    progress: bool,
+    verbose: bool,
+    interrupt: StopOnInterrupt | None = None,
+) -> tuple[list[RunSummary], list[str], list[str]]:
+    """Run ``jobs`` in a process pool; ``(summaries, errors, not started)``."""
     import multiprocessing as mp
     import queue as queue_mod
-    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+    import signal
+    import threading
+    from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor
+    from concurrent.futures import wait as wait_futures
+    from concurrent.futures.process import BrokenProcessPool
 
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
+    stop_event = ctx.Event()
     bar = _MultiProgress(sys.stderr, len(jobs)) if progress else None
     summaries: list[RunSummary] = []
     errors: list[str] = []
+    skipped: list[str] = []
+    main_thread = threading.current_thread() is threading.main_thread()
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(q, verbose)
+        max_workers=workers,
+        mp_context=ctx,
+        initializer=_worker_init,
+        initargs=(q, verbose, stop_event),
     ) as pool:
-        futures: dict[Future[RunSummary], RunJob] = {
-            pool.submit(_worker, i, job, options): job for i, job in enumerate(jobs)
-        }
+        # workers start ignoring SIGINT (inherited) until their initializer installs the
+        # stop-after-this-frame handler: a Ctrl-C while they import is no traceback
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
+        try:
+            futures: dict[Future[RunSummary | None], RunJob] = {
+                pool.submit(_worker, i, job, options): job for i, job in enumerate(jobs)
+            }
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGINT, previous)
         pending = set(futures)
+        stopping = False
         while pending:
-            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            done, pending = wait_futures(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            if interrupt is not None and interrupt.stop_requested() and not stopping:
+                stopping = True
+                stop_event.set()  # workers the terminal's Ctrl-C did not reach stop too
+                for fut in pending:
+                    fut.cancel()
             with contextlib.suppress(queue_mod.Empty):
                 while True:
                     i, n, total = q.get_nowait()
@@ -518,12 +689,26 @@ def _run_parallel(
                         bar.update(i, n, total)
             for fut in done:
                 try:
-                    summaries.append(fut.result())
+                    summary = fut.result()
+                except CancelledError:
+                    skipped.append(str(futures[fut].source))
+                    continue
                 except PosekitError as exc:
                     errors.append(f"{futures[fut].source}: {exc}")
+                    continue
+                except BrokenProcessPool:
+                    errors.append(f"{futures[fut].source}: its worker process died")
+                    continue
+                if summary is None:
+                    skipped.append(str(futures[fut].source))
+                else:
+                    summaries.append(summary)
     if bar is not None:
         bar.bar.close()
-    return summaries, errors
+    order = {str(j.source) if isinstance(j.source, str) else source_stem(j.source): n
+             for n, j in enumerate(jobs)}  # fmt: skip
+    summaries.sort(key=lambda s: order.get(s.source, len(jobs)))
+    return summaries, errors, skipped
 
 
 # ---------------------------------------------------------------------------------- CLI
@@ -629,7 +814,12 @@ def register(subparsers: Any) -> None:
             "  posekit run squat.mp4 -o overlay.mp4 --jsonl poses.jsonl --csv poses.csv\n"
             "  posekit run 0 --show --count squat --angles knee,hip\n"
             "  posekit run clips/*.mp4 --jobs 4 --csv out/{stem}.csv\n"
-            "  posekit run --schema"
+            "  posekit run --schema\n"
+            "\n"
+            "Outputs are written to temporary files and renamed into place when complete; an\n"
+            "output that is an input (or another output) is refused. Ctrl-C stops after the\n"
+            "current frame, keeps the complete outputs, prints the summary and exits 130;\n"
+            "q in the --show window, --max-frames or the end of the input exit 0."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -765,8 +955,11 @@ def run(args: argparse.Namespace) -> int:
         for s in sources
     ]
     from posekit.cli import image_file
+    from posekit.outputs import check_outputs
     from posekit.sinks import check_writable
 
+    # no output may be an input or another output, over every input of the run
+    check_outputs(_local_inputs(sources), [pair for job in jobs for pair in job_outputs(job)])
     for job in jobs:  # fail before any work on a bad input or output path
         if isinstance(job.source, str) and "://" not in job.source:
             _check_video_path(job.source)
@@ -775,7 +968,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{job.source} is a still image: --count needs a video file or a camera index "
                 "(without --count, posekit run tracks the pose in a photo as one frame)"
             )
-        for path, what in ((job.output, "--output"), (job.jsonl, "--jsonl"), (job.csv, "--csv")):
+        for what, path in job_outputs(job):
             if path is not None:
                 check_writable(path, what)
     progress = not args.no_progress
@@ -783,15 +976,27 @@ def run(args: argparse.Namespace) -> int:
     cpus = os.cpu_count() or 1
     workers = min(args.jobs or min(len(jobs), cpus), len(jobs))
     t0 = time.perf_counter()
-    if workers <= 1:
-        summaries = []
-        errors: list[str] = []
-        for job in jobs:
-            summaries.append(_run_one(job, options, progress, several))
-    else:
-        if options.threads is None:
-            options = _with_threads(options, max(1, cpus // workers))
-        summaries, errors = _run_parallel(jobs, options, workers, progress, args.verbose)
+    summaries: list[RunSummary] = []
+    errors: list[str] = []
+    skipped: list[str] = []
+    with StopOnInterrupt() as interrupt:
+        if workers <= 1:
+            for job in jobs:
+                if interrupt.stop_requested():
+                    skipped.append(str(job.source))
+                    continue
+                summaries.append(_run_one(job, options, progress, several, interrupt))
+        else:
+            from posekit.sinks import video_codec
+
+            for job in jobs[:1]:
+                if job.output is not None:
+                    video_codec(job.output)  # says once, here, if H.264 is not available
+            if options.threads is None:
+                options = _with_threads(options, max(1, cpus // workers))
+            summaries, errors, skipped = _run_parallel(
+                jobs, options, workers, progress, args.verbose, interrupt
+            )
     wall = time.perf_counter() - t0
     for s in summaries:
         print(s.format())
@@ -803,9 +1008,16 @@ def run(args: argparse.Namespace) -> int:
         )
     for line in errors:
         print(f"posekit: error: {line}", file=sys.stderr)
+    interrupted = interrupt.requested or any(s.interrupted for s in summaries)
+    if interrupted:
+        what = f"; not started: {', '.join(skipped)}" if skipped else ""
+        print(
+            f"posekit: interrupted: the outputs listed above are complete{what}",
+            file=sys.stderr,
+        )
     if errors:
         return 2
-    return 130 if any(s.interrupted and not s.source.startswith("camera") for s in summaries) else 0
+    return INTERRUPTED_EXIT if interrupted else 0
 
 
 def _with_threads(options: RunOptions, threads: int) -> RunOptions:
@@ -827,11 +1039,17 @@ def _check_video_path(text: str) -> None:
         raise SourceError(f"{text!r} is a folder: pass the video files inside it")
 
 
-def _run_one(job: RunJob, options: RunOptions, progress: bool, several: bool) -> RunSummary:
+def _run_one(
+    job: RunJob,
+    options: RunOptions,
+    progress: bool,
+    several: bool,
+    interrupt: StopOnInterrupt | None = None,
+) -> RunSummary:
     label = source_stem(job.source) if several else "tracking"
     bar = FrameProgress(sys.stderr, label) if progress else None
     try:
-        return run_job(job, options, None if bar is None else bar.update)
+        return run_job(job, options, None if bar is None else bar.update, interrupt)
     finally:
         if bar is not None:
             bar.close()

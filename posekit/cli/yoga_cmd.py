@@ -168,11 +168,18 @@ def leave_one_out(clf: PoseClassifier) -> LeaveOneOut:
 
 def fit(args: argparse.Namespace) -> int:
     """Execute ``posekit yoga fit``; returns the exit code."""
-    from posekit.analyzers.classifier import PoseClassifier, extract_folder_samples, file_sha256
+    from posekit.analyzers.classifier import (
+        IMAGE_EXTENSIONS,
+        PoseClassifier,
+        extract_folder_samples,
+        file_sha256,
+    )
     from posekit.cli.run_cmd import ensure_models, options_from_args
+    from posekit.outputs import check_outputs, write_atomic
     from posekit.sinks import check_writable
     from posekit.tracker import Tracker
 
+    check_outputs([args.folder], [("--out", args.out)], folder_suffixes=IMAGE_EXTENSIONS)
     out = check_writable(args.out, "--out")
     if out.suffix.lower() not in (".npz", ".json"):
         raise InputError(f"--out {out}: use a .npz or .json file name")
@@ -197,10 +204,7 @@ def fit(args: argparse.Namespace) -> int:
     clf = PoseClassifier(
         found.landmarks, found.labels, found.names, top_n_by_mean_distance=voters, sha256=digests
     )
-    try:
-        clf.save(out)
-    except OSError as exc:
-        raise InputError(f"cannot write --out {out}: {exc.strerror or exc}") from exc
+    write_atomic(out, "--out", clf.save).commit()  # a full disk leaves no partial file
     print(f"{len(found.labels)} samples, {len(per_class)} classes, {voters} voters -> {out}")
     for name in clf.classes:
         print(f"  {name}: {per_class[name]}")
@@ -296,12 +300,17 @@ def _top_votes(votes: ClassVotes, n: int = 3) -> list[tuple[str, float]]:
 
 def predict(args: argparse.Namespace) -> int:
     """Execute ``posekit yoga predict``; returns the exit code."""
-    from posekit.analyzers.classifier import PoseClassifier
+    from posekit.analyzers.classifier import IMAGE_EXTENSIONS, PoseClassifier
     from posekit.cli.run_cmd import ensure_models, options_from_args
+    from posekit.outputs import check_outputs
     from posekit.sinks import check_writable
 
+    wanted = [("--output", args.output), ("--json", args.json)]
+    check_outputs(
+        [args.model_path, *args.sources], wanted, folder_suffixes=IMAGE_EXTENSIONS
+    )  # before anything is read or written: no output may be an input
     clf = PoseClassifier.load(args.model_path)
-    for path, what in ((args.output, "--output"), (args.json, "--json")):
+    for what, path in wanted:
         if path is not None:
             check_writable(path, what)
     options = options_from_args(args)
@@ -383,15 +392,21 @@ def _predict_images(clf: PoseClassifier, args: argparse.Namespace, options: Any)
 
 
 def _write(path: str, text: str) -> None:
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write --json {path}: {exc.strerror or exc}") from exc
+    from posekit.outputs import write_text_atomic
+
+    write_text_atomic(path, text, "--json")
 
 
 def _predict_stream(clf: PoseClassifier, args: argparse.Namespace, options: Any) -> int:
     from posekit.analyzers import Pipeline, PoseClassifierAnalyzer
-    from posekit.cli.run_cmd import FrameProgress, build_tracker, open_input, parse_source
+    from posekit.cli.run_cmd import (
+        INTERRUPTED_EXIT,
+        FrameProgress,
+        StopOnInterrupt,
+        build_tracker,
+        open_input,
+        parse_source,
+    )
     from posekit.draw import KeypointAnnotator, SkeletonAnnotator, TextPanel, Window
     from posekit.sinks import VideoSink
 
@@ -414,8 +429,10 @@ def _predict_stream(clf: PoseClassifier, args: argparse.Namespace, options: Any)
     frames = 0
     per_frame: list[dict[str, Any]] = []
     t0 = time.perf_counter()
+    interrupted = completed = False
+    stop = StopOnInterrupt()
     try:
-        with build_tracker(options) as tracker, window:
+        with stop, build_tracker(options) as tracker, window:
             stream = pipeline.stream(tracker.stream(src))
             try:
                 for result in stream:
@@ -437,22 +454,30 @@ def _predict_stream(clf: PoseClassifier, args: argparse.Namespace, options: Any)
                             lines += [f"{name}: {v / votes.k:.0%}" for name, v in _top_votes(votes)]
                         panel.annotate(image, lines)
                         if video is not None:
+                            stop.writing = True  # the video and the JSON agree
                             video.write_image(image)
+                            stop.done_writing()
                         if not window.show(image):
                             break
                     if bar is not None:
                         bar.update(frames, total)
+                    if stop.stop_requested():
+                        interrupted = True
+                        break
                     if args.max_frames is not None and frames >= args.max_frames:
                         break
-            except KeyboardInterrupt:
-                pass
+            except KeyboardInterrupt:  # a second Ctrl-C: at once
+                interrupted = True
             finally:
                 stream.close()  # type: ignore[attr-defined]
+        if video is not None:
+            video.finish()  # closed and checked; renamed with the JSON below
+        completed = True
     finally:
         if bar is not None:
             bar.close()
-        if video is not None:
-            video.close()
+        if video is not None and not completed:
+            video.abort()
         src.release()
     seconds = time.perf_counter() - t0
     time_in: dict[str, float] = {}
@@ -466,10 +491,19 @@ def _predict_stream(clf: PoseClassifier, args: argparse.Namespace, options: Any)
     ranked = sorted(time_in.items(), key=lambda kv: -kv[1])
     best = [f"{name} {secs:.1f} s" for name, secs in ranked if math.isfinite(secs)]
     print("time per class: " + ", ".join(best))
-    if args.json is not None:
-        doc = {
-            "segments": [{"label": s.label, "start": s.start, "end": s.end} for s in segments],
-            "frames": per_frame,
-        }
-        _write(args.json, json.dumps(doc, indent=1) + "\n")
-    return 0
+    try:
+        if args.json is not None:
+            doc = {
+                "segments": [{"label": s.label, "start": s.start, "end": s.end} for s in segments],
+                "frames": per_frame,
+            }
+            _write(args.json, json.dumps(doc, indent=1) + "\n")
+    except BaseException:
+        if video is not None:
+            video.abort()
+        raise
+    if video is not None:
+        video.commit()
+    if interrupted:
+        print("posekit: interrupted: the outputs are complete up to there", file=sys.stderr)
+    return INTERRUPTED_EXIT if interrupted else 0

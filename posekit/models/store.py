@@ -5,6 +5,10 @@ Layout under :func:`cache_dir`::
     models/<name>.onnx        converted model
     models/<name>.json        sidecar: source sha256, converter version, onnx sha256, created
     sources/<file>.tflite     verified official source, kept so re-conversion needs no download
+    sources/packages/<file>   a downloaded package (``mediapipe`` wheel, ``@mediapipe/pose``
+                              tarball) and its ``.json`` record (sha256, size): one download
+                              serves every model it holds, in every later process
+    runtime/ort-<v>-<cpu>/    optimised runtime copies (:mod:`posekit.models.runtime`)
 
 Every file is written to a temporary name in the same folder (``.<name>.<pid>.<random>.part``),
 flushed, fsynced and then moved into place with :func:`os.replace`, so a reader sees either the
@@ -27,8 +31,9 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -37,20 +42,28 @@ from posekit.errors import ModelError
 __all__ = [
     "HOME_ENV",
     "STORAGE_ERRNOS",
+    "Readable",
     "Sidecar",
     "atomic_writer",
     "cache_dir",
+    "cache_folders",
+    "clean_all_stale_parts",
     "clean_stale_parts",
     "ensure_dir",
     "file_sha256",
     "is_installed",
+    "is_part_file",
     "models_dir",
     "onnx_path",
+    "packages_dir",
     "read_sidecar",
+    "runtime_root",
     "sidecar_path",
     "source_path",
     "sources_dir",
+    "stale_parts",
     "storage_error",
+    "tree_size",
     "write_sidecar",
 ]
 
@@ -61,6 +74,8 @@ _PART_SUFFIX = ".part"
 _STALE_AGE_S = 6 * 3600.0
 _DEAD_WRITER_AGE_S = 60.0
 _SIDECAR_FORMAT = 1
+MAX_RECORD_BYTES = 1 << 20
+"""Largest sidecar / runtime / package record read (the real ones are a few kB)."""
 _R = TypeVar("_R")
 _CHUNK = 1 << 20
 STORAGE_ERRNOS = frozenset(
@@ -98,6 +113,16 @@ def models_dir() -> Path:
 def sources_dir() -> Path:
     """Folder of verified official ``.tflite`` sources."""
     return cache_dir() / "sources"
+
+
+def packages_dir() -> Path:
+    """Folder of downloaded, sha256-recorded package archives (wheel, npm tarball)."""
+    return sources_dir() / "packages"
+
+
+def runtime_root() -> Path:
+    """Folder holding one sub-folder of runtime copies per onnxruntime version and CPU."""
+    return cache_dir() / "runtime"
 
 
 def onnx_path(name: str) -> Path:
@@ -205,8 +230,16 @@ def _unlink_quietly(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+class Readable(typing.Protocol):
+    """Anything with ``read(n) -> bytes`` (a file, an HTTP response, a guarded stream)."""
+
+    def read(self, n: int = -1, /) -> bytes:
+        """Up to ``n`` bytes; ``b""`` at the end."""
+        ...
+
+
 def copy_hashing(
-    src: IO[bytes], dst: IO[bytes], progress: Callable[[int], None] | None = None
+    src: Readable, dst: IO[bytes], progress: Callable[[int], None] | None = None
 ) -> str:
     """Copy a stream while computing its sha256; returns the hex digest."""
     import hashlib  # lazily: OpenSSL's libcrypto is ~3.5 MB of RSS
@@ -248,6 +281,28 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def stale_parts(folder: Path) -> list[Path]:
+    """The temporary files in ``folder`` that :func:`clean_stale_parts` would delete."""
+    found: list[Path] = []
+    if not folder.is_dir():
+        return found
+    now = time.time()
+    for entry in folder.glob(f".*{_PART_SUFFIX}"):
+        parts = entry.name.rsplit(".", 3)  # ['.<target>', '<pid>', '<rand>', 'part']
+        pid = int(parts[1]) if len(parts) == 4 and parts[1].isdigit() else -1
+        try:
+            if not entry.is_file():
+                continue
+            age = now - entry.stat().st_mtime
+        except OSError:
+            continue
+        if age > _STALE_AGE_S or (
+            age > _DEAD_WRITER_AGE_S and pid != os.getpid() and (pid < 0 or not _pid_alive(pid))
+        ):
+            found.append(entry)
+    return found
+
+
 def clean_stale_parts(folder: Path) -> list[Path]:
     """Delete temporary files left by killed installs; returns what was removed.
 
@@ -257,26 +312,52 @@ def clean_stale_parts(folder: Path) -> list[Path]:
     reclaims disk space.
     """
     removed: list[Path] = []
-    if not folder.is_dir():
-        return removed
-    now = time.time()
-    for entry in folder.glob(f".*{_PART_SUFFIX}"):
-        parts = entry.name.rsplit(".", 3)  # ['.<target>', '<pid>', '<rand>', 'part']
-        pid = int(parts[1]) if len(parts) == 4 and parts[1].isdigit() else -1
+    for entry in stale_parts(folder):
         try:
-            age = now - entry.stat().st_mtime
+            entry.unlink()
         except OSError:
             continue
-        if age > _STALE_AGE_S or (
-            age > _DEAD_WRITER_AGE_S and pid != os.getpid() and (pid < 0 or not _pid_alive(pid))
-        ):
-            try:
-                entry.unlink()
-            except OSError:
-                continue
-            removed.append(entry)
-            logger.debug("removed stale temporary file %s", entry)
+        removed.append(entry)
+        logger.debug("removed stale temporary file %s", entry)
     return removed
+
+
+def cache_folders() -> list[Path]:
+    """Every folder of the cache that holds files posekit writes (for cleanup and disk usage)."""
+    folders = [models_dir(), sources_dir(), packages_dir()]
+    with contextlib.suppress(OSError):
+        if runtime_root().is_dir():
+            folders.extend(sorted(p for p in runtime_root().iterdir() if p.is_dir()))
+    return folders
+
+
+def clean_all_stale_parts() -> list[Path]:
+    """:func:`clean_stale_parts` in every cache folder (models, sources, packages, runtime)."""
+    removed: list[Path] = []
+    for folder in cache_folders():
+        removed.extend(clean_stale_parts(folder))
+    return removed
+
+
+def is_part_file(path: Path) -> bool:
+    """Whether ``path`` is an atomic writer's temporary file (``.<name>.<pid>.<rand>.part``)."""
+    return path.name.startswith(".") and path.name.endswith(_PART_SUFFIX)
+
+
+def tree_size(path: Path) -> int:
+    """Bytes of the regular files under ``path`` (0 when missing; unreadable entries skipped)."""
+    if not path.exists():
+        return 0
+    if path.is_file():
+        with contextlib.suppress(OSError):
+            return path.stat().st_size
+        return 0
+    total = 0
+    for dirpath, _dirs, files in os.walk(path):
+        for fname in files:
+            with contextlib.suppress(OSError):
+                total += (Path(dirpath) / fname).lstat().st_size
+    return total
 
 
 @dataclass(frozen=True)
@@ -308,15 +389,59 @@ def write_sidecar(sidecar: Sidecar) -> Path:
     return target
 
 
+def _value_fits(value: Any, hint: Any) -> bool:
+    """Whether a JSON value has the type a record field declares (str, int, float, list, dict)."""
+    origin = typing.get_origin(hint) or hint
+    args = typing.get_args(hint)
+    if origin is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if origin is str:
+        return isinstance(value, str)
+    if origin is list:
+        return isinstance(value, list) and (not args or all(_value_fits(v, args[0]) for v in value))
+    if origin is dict:
+        return isinstance(value, dict) and (
+            not args
+            or all(_value_fits(k, args[0]) and _value_fits(v, args[1]) for k, v in value.items())
+        )
+    return True
+
+
+def _fields_fit(make: Callable[..., Any], raw: Mapping[str, Any]) -> bool:
+    if not is_dataclass(make) or not isinstance(make, type):
+        return True
+    hints = typing.get_type_hints(make)
+    names = {f.name for f in fields(make)}
+    return set(raw) <= names and all(_value_fits(v, hints[k]) for k, v in raw.items())
+
+
 def read_json_record(path: Path, fmt: int, make: Callable[..., _R]) -> _R | None:
     """``make(**fields)`` for the JSON object in ``path`` whose ``format`` field is ``fmt``;
-    ``None`` when the file is missing, unreadable, of another format or has other fields."""
+    ``None`` when the file is missing, unreadable, larger than :data:`MAX_RECORD_BYTES`, nested
+    too deep, not a JSON object (a list, ``null``...), of another format, or has other fields or
+    fields of the wrong type (a dataclass ``make`` is checked against its annotations).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "r.json"
+        >>> _ = p.write_text("[1, 2]")
+        >>> read_json_record(p, 1, dict) is None
+        True
+    """
     try:
-        raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        if raw.get("format") != fmt:
+        if path.stat().st_size > MAX_RECORD_BYTES:
+            logger.debug("ignoring %s: larger than %d bytes", path, MAX_RECORD_BYTES)
             return None
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(raw, dict) or raw.get("format") != fmt or not _fields_fit(make, raw):
+        return None
+    try:
         return make(**raw)
-    except (OSError, ValueError, TypeError):
+    except (TypeError, ValueError):
         return None
 
 
