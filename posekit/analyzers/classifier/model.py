@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from posekit.analyzers.classifier import fileformat
+import posekit.analyzers.classifier.fileformat as fileformat
 from posekit.analyzers.classifier.embedding import (
     DEFAULT_AXIS_WEIGHTS,
     as_landmarks,
