@@ -48,8 +48,8 @@ DEFAULT_STRETCHES = (
 )
 
 VARIANTS: dict[str, Callable[[], PoseFilter]] = {
-    "one_euro raw-derivative (MediaPipe)": lambda: PoseSmoother.one_euro("raw"),
-    "one_euro filtered-derivative (2023 ref)": lambda: PoseSmoother.one_euro("filtered"),
+    "one_euro raw-derivative (MediaPipe)": lambda: PoseSmoother.mediapipe("raw"),
+    "one_euro filtered-derivative (2023 ref)": lambda: PoseSmoother.mediapipe("filtered"),
     "relative_velocity window 5 scale 10": lambda: PoseSmoother.relative_velocity(5, 10.0),
     "relative_velocity window 5 scale 20": lambda: PoseSmoother.relative_velocity(5, 20.0),
 }

@@ -41,7 +41,7 @@ import numpy as np
 
 import posekit.landmarks as landmarks_mod
 import posekit.tracker as tracker_mod
-from posekit.filters import LandmarksSmoother
+from posekit.filters import OneEuroFilter, PoseSmoother
 from posekit.image import as_frame
 from posekit.landmarks import LandmarkModel
 from posekit.roi import RotatedRect
@@ -169,9 +169,14 @@ def profile_frames(args: argparse.Namespace) -> None:
         patched(LandmarkModel, "infer", clock.wrap("landmark infer total", LandmarkModel.infer)),
         patched(LandmarkModel, "decode", clock.wrap("landmark decode total", LandmarkModel.decode)),
         patched(
-            LandmarksSmoother,
+            PoseSmoother,
+            "smooth_arrays",
+            clock.wrap("pose smoothing (3 filters)", PoseSmoother.smooth_arrays),
+        ),
+        patched(
+            OneEuroFilter,
             "__call__",
-            clock.wrap("smoothing (3 filters)", LandmarksSmoother.__call__),
+            clock.wrap("One Euro calls (pose + ROI points)", OneEuroFilter.__call__),
         ),
         patched(
             RotatedRect,

@@ -18,12 +18,17 @@ Example:
     ...     for frame in tracker.stream(0):  # camera 0, a video path, or any iterable of frames
     ...         if frame.pose is not None:
     ...             print(frame.index, frame.pose[posekit.Keypoint.LEFT_KNEE])
+    >>> pipe = posekit.Pipeline(analyzers=[posekit.SquatCounter()])  # flat surface, lazily
+    >>> with posekit.Tracker() as tracker:  # doctest: +SKIP
+    ...     for frame in pipe.stream(tracker.stream("squats.mp4")):
+    ...         print(frame.results["squats"].count)
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from posekit.accuracy import AccuracyPolicy
 from posekit.errors import (
     ChecksumError,
     ConversionError,
@@ -37,6 +42,7 @@ from posekit.errors import (
     UnsupportedOpError,
 )
 from posekit.pose import Landmark, Pose
+from posekit.results import FrameResult, Timings, TrackingState
 from posekit.roi import PersonBox, RotatedRect
 from posekit.sequence import PoseSequence
 from posekit.topology import (
@@ -49,9 +55,30 @@ from posekit.topology import (
     SKELETON_EDGES,
     Keypoint,
 )
-from posekit.tracker import AccuracyPolicy, FrameResult, Timings, Tracker, TrackingState
+from posekit.tracker import Tracker
 
 if TYPE_CHECKING:
+    from posekit.analyzers import (
+        AngleAnalyzer,
+        BicepCurlCounter,
+        Holistic,
+        HolisticAnalyzer,
+        JumpingJackCounter,
+        LungeCounter,
+        Pipeline,
+        PoseClassifier,
+        PushUpCounter,
+        RepCounter,
+        SquatCounter,
+    )
+    from posekit.draw import (
+        AngleAnnotator,
+        HolisticAnnotator,
+        KeypointAnnotator,
+        SkeletonAnnotator,
+        Window,
+    )
+    from posekit.filters import PoseFilter, PoseSmoother
     from posekit.schema import PoseModel, pose_json_schema
 
 
@@ -78,36 +105,80 @@ __all__ = [
     "NUM_KEYPOINTS",
     "SKELETON_EDGES",
     "AccuracyPolicy",
+    "AngleAnalyzer",
+    "AngleAnnotator",
+    "BicepCurlCounter",
     "ChecksumError",
     "ConversionError",
     "FrameResult",
+    "Holistic",
+    "HolisticAnalyzer",
+    "HolisticAnnotator",
     "InputError",
+    "JumpingJackCounter",
     "Keypoint",
+    "KeypointAnnotator",
     "Landmark",
+    "LungeCounter",
     "ModelError",
     "ModelSourceError",
     "PersonBox",
+    "Pipeline",
     "Pose",
+    "PoseClassifier",
+    "PoseFilter",
     "PoseModel",
     "PoseSequence",
+    "PoseSmoother",
     "PosekitError",
     "ProviderError",
+    "PushUpCounter",
+    "RepCounter",
     "RotatedRect",
+    "SkeletonAnnotator",
     "SourceError",
+    "SquatCounter",
     "TimestampError",
     "Timings",
     "Tracker",
     "TrackingState",
     "UnsupportedOpError",
+    "Window",
     "__version__",
     "pose_json_schema",
 ]
 
-_LAZY = {"PoseModel": "posekit.schema", "pose_json_schema": "posekit.schema"}
+_LAZY = {
+    "PoseModel": "posekit.schema",
+    "pose_json_schema": "posekit.schema",
+    **dict.fromkeys(
+        (
+            "AngleAnalyzer",
+            "BicepCurlCounter",
+            "Holistic",
+            "HolisticAnalyzer",
+            "JumpingJackCounter",
+            "LungeCounter",
+            "Pipeline",
+            "PoseClassifier",
+            "PushUpCounter",
+            "RepCounter",
+            "SquatCounter",
+        ),
+        "posekit.analyzers",
+    ),
+    **dict.fromkeys(
+        ("AngleAnnotator", "HolisticAnnotator", "KeypointAnnotator", "SkeletonAnnotator", "Window"),
+        "posekit.draw",
+    ),
+    "PoseFilter": "posekit.filters",
+    "PoseSmoother": "posekit.filters",
+}
 
 
 def __getattr__(name: str) -> Any:
-    """Import pydantic-backed names on first use (keeps ``import posekit`` fast)."""
+    """Import the plugin, drawing and pydantic-backed names on first use (keeps ``import posekit``
+    fast: the analyzers cost about 50 ms, drawing 25 ms)."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'posekit' has no attribute {name!r}")

@@ -28,21 +28,20 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from posekit.image import Frame, as_frame, crop_to_tensor
+from posekit.inference import ModelRunner
 from posekit.roi import POSE_ROI_SCALE, RoiCropper, RotatedRect
 
 __all__ = [
     "DETECTOR_INPUT_SIZE",
     "Detection",
     "DetectorOutput",
-    "ModelRunner",
     "PoseDetector",
     "decode_detections",
     "ssd_anchors",
@@ -54,19 +53,6 @@ _INPUT_NAME = "input_1"
 _REGRESSORS = "Identity"
 _SCORES = "Identity_1"
 _SCORE_CLIP = 100.0
-
-
-class ModelRunner(Protocol):
-    """What posekit needs from a model session (``posekit.inference.InferenceSession`` fits).
-
-    Tests and experiments can inject anything with this method.
-    """
-
-    def run_outputs(
-        self, output_names: Sequence[str], feeds: Mapping[str, NDArray[Any]]
-    ) -> list[NDArray[Any]]:
-        """Run the model on ``feeds`` and return the named outputs, in order."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)

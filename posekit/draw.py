@@ -60,8 +60,9 @@ from posekit.roi import RotatedRect
 from posekit.topology import NUM_KEYPOINTS, SKELETON_EDGES, Edge, Keypoint
 
 if TYPE_CHECKING:
-    from posekit.analyzers.handoff import FaceLandmarks, HandLandmarks
     from posekit.analyzers.holistic import HolisticResult
+    from posekit.face import FaceLandmarks
+    from posekit.hands import HandLandmarks
 
 __all__ = [
     "CENTER_COLOR",

@@ -20,13 +20,14 @@ Filters are vectorised: one call filters every element of ``values`` independent
   itself refuses such timestamps before they reach a filter.
 
 :data:`IMAGE_LANDMARKS`, :data:`WORLD_LANDMARKS`, :data:`AUXILIARY_LANDMARKS` and
-:data:`VISIBILITY_ALPHA` are MediaPipe's pose presets (``pose_landmark_filtering.pbtxt``);
-:class:`LandmarksSmoother` applies one preset to ``(N, 3)`` points plus their visibility.
+:data:`VISIBILITY_ALPHA` are MediaPipe's pose presets (``pose_landmark_filtering.pbtxt``).
+:class:`RelativeVelocityFilter` is MediaPipe's alternative "velocity filter".
 
-:class:`RelativeVelocityFilter` is MediaPipe's alternative "velocity filter". For whole poses,
-:class:`PoseSmoother` (a :class:`PoseFilter`, the plugin type of
-:class:`posekit.analyzers.Pipeline`) applies swappable :class:`Filter` strategies to a
-:class:`~posekit.pose.Pose` (pixels + depth, world landmarks, visibility).
+Whole poses are smoothed by a :class:`PoseFilter`, the one smoothing type of posekit: the
+tracker takes one (``Tracker(smoother=...)``) and so does :class:`posekit.analyzers.Pipeline`
+(``filters=[...]``). :class:`PoseSmoother` applies swappable :class:`Filter` strategies to a
+:class:`~posekit.pose.Pose`; :meth:`PoseSmoother.mediapipe` is MediaPipe's pose smoothing,
+the tracker's default (``smoother="mediapipe"``).
 
 Example:
     >>> import numpy as np
@@ -45,7 +46,7 @@ import logging
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -61,7 +62,6 @@ __all__ = [
     "VISIBILITY_ALPHA",
     "WORLD_LANDMARKS",
     "Filter",
-    "LandmarksSmoother",
     "LowPassFilter",
     "OneEuroFilter",
     "OneEuroParams",
@@ -69,7 +69,6 @@ __all__ = [
     "PoseSmoother",
     "RelativeVelocityFilter",
     "SegmentationSmoother",
-    "SmoothedLandmarks",
     "pose_object_scale",
 ]
 
@@ -242,80 +241,6 @@ WORLD_LANDMARKS = OneEuroParams(
 AUXILIARY_LANDMARKS = OneEuroParams(min_cutoff=0.01, beta=10.0, derivate_cutoff=1.0)
 #: Low-pass factor of the visibility smoothing.
 VISIBILITY_ALPHA = 0.1
-
-
-@dataclass(frozen=True, slots=True)
-class SmoothedLandmarks:
-    """Output of :class:`LandmarksSmoother`: ``points (N, 3)`` and ``visibility (N,)`` or None."""
-
-    points: NDArray[np.float32]
-    visibility: NDArray[np.float32] | None
-
-
-class LandmarksSmoother:
-    """Smooth ``(N, 3)`` landmarks (One Euro per coordinate) and their visibility (low-pass).
-
-    Args:
-        params: a One Euro preset (:data:`IMAGE_LANDMARKS`, :data:`WORLD_LANDMARKS`,
-            :data:`AUXILIARY_LANDMARKS` or your own).
-        visibility_alpha: low-pass factor for visibility, or None to leave it alone.
-        derivative: see :class:`OneEuroFilter`.
-
-    The object scale (for presets with ``scale_by_object``) is MediaPipe's: the mean of the
-    width and height in pixels of the square built from the auxiliary points *before* the
-    1.25 enlargement, i.e. ``2 * |aux1 - aux0|`` (the tracker computes it).
-
-    >>> import numpy as np
-    >>> s = LandmarksSmoother(IMAGE_LANDMARKS)
-    >>> pts = np.ones((33, 3), np.float32)
-    >>> out = s(pts, 0.0, object_scale=100.0); out = s(pts, 0.033, object_scale=100.0)
-    >>> bool(np.allclose(out.points, 1.0))  # constant input stays constant
-    True
-    """
-
-    def __init__(
-        self,
-        params: OneEuroParams,
-        *,
-        visibility_alpha: float | None = VISIBILITY_ALPHA,
-        derivative: Derivative = "raw",
-    ) -> None:
-        self.params = params
-        self._coords: Filter = params.make(derivative)
-        self._visibility: Filter | None = (
-            None if visibility_alpha is None else LowPassFilter(visibility_alpha)
-        )
-
-    def reset(self) -> None:
-        """Forget all history."""
-        self._coords.reset()
-        if self._visibility is not None:
-            self._visibility.reset()
-
-    def __call__(
-        self,
-        points: ArrayLike,
-        timestamp: float,
-        *,
-        object_scale: float | None = None,
-        visibility: ArrayLike | None = None,
-    ) -> SmoothedLandmarks:
-        """Filter one frame of points (and visibility) observed at ``timestamp`` seconds."""
-        if self.params.scale_by_object and object_scale is None:
-            raise InputError(
-                "this preset divides the derivative by the object size: pass object_scale "
-                "(pixels), e.g. 2 * |aux1 - aux0|"
-            )
-        scale = object_scale if self.params.scale_by_object else None
-        pts = self._coords(points, timestamp, scale).astype(np.float32)
-        vis = None
-        if visibility is not None:
-            vis = (
-                np.asarray(visibility, np.float32)
-                if self._visibility is None
-                else self._visibility(visibility, timestamp).astype(np.float32)
-            )
-        return SmoothedLandmarks(pts, vis)
 
 
 class RelativeVelocityFilter(Filter):
@@ -511,6 +436,15 @@ class PoseFilter(ABC):
     def reset(self) -> None:
         """Forget all history (person lost, new stream)."""
 
+    def apply(self, pose: Pose, timestamp: float, object_scale: float | None = None) -> Pose:
+        """The filtered pose, given the person's size in pixels when the caller knows it.
+
+        ``object_scale`` is MediaPipe's smoothing scale: the mean side of the ROI built from
+        the auxiliary points 33/34 (``FrameResult.object_scale``). The tracker and the pipeline
+        call this; the default ignores the scale and calls the filter.
+        """
+        return self(pose, timestamp)
+
 
 class PoseSmoother(PoseFilter):
     """Smooth a whole :class:`~posekit.pose.Pose` with swappable :class:`Filter` strategies.
@@ -521,13 +455,17 @@ class PoseSmoother(PoseFilter):
     and score are passed through. With ``scale_by_object`` the image strategy gets the pose's
     object size (:func:`pose_object_scale`) as its ``scale``, so its speed is measured in object
     sizes per second (MediaPipe's value scaling); the world strategy never gets a scale.
+    The object size is MediaPipe's ``LandmarksSmoothingCalculator``'s: the ``object_scale``
+    passed to :meth:`apply` (the tracker and the pipeline pass the auxiliary-point ROI's mean
+    side, as MediaPipe's pose graph does), else the landmarks' own bounding box
+    (:func:`pose_object_scale`, the calculator without a ROI input).
 
     Pass a fresh strategy instance to each argument (they hold state). The constructors
-    :meth:`one_euro` and :meth:`relative_velocity` build MediaPipe's settings.
+    :meth:`mediapipe` and :meth:`relative_velocity` build MediaPipe's settings.
 
     Example:
         >>> import numpy as np
-        >>> smoother = PoseSmoother.one_euro()  # MediaPipe's pose presets
+        >>> smoother = PoseSmoother.mediapipe()  # MediaPipe's pose smoothing
         >>> swap = PoseSmoother(image=RelativeVelocityFilter(5, 10.0), world=None)
         >>> xy = np.random.default_rng(0).uniform(0, 400, (33, 2))
         >>> p = Pose(xy, np.zeros(33), np.ones(33), np.ones(33), score=1.0)
@@ -558,9 +496,10 @@ class PoseSmoother(PoseFilter):
         self.scale_by_object = bool(scale_by_object)
 
     @classmethod
-    def one_euro(cls, derivative: Derivative = "raw") -> PoseSmoother:
-        """MediaPipe's pose smoothing: One Euro presets :data:`IMAGE_LANDMARKS` and
-        :data:`WORLD_LANDMARKS`, visibility low-pass :data:`VISIBILITY_ALPHA`."""
+    def mediapipe(cls, derivative: Derivative = "raw") -> PoseSmoother:
+        """MediaPipe's pose smoothing (``pose_landmark_filtering.pbtxt``), the tracker's
+        ``smoother="mediapipe"``: One Euro presets :data:`IMAGE_LANDMARKS` (by object scale)
+        and :data:`WORLD_LANDMARKS`, visibility low-pass :data:`VISIBILITY_ALPHA`."""
         return cls(
             IMAGE_LANDMARKS.make(derivative),
             WORLD_LANDMARKS.make(derivative),
@@ -583,31 +522,43 @@ class PoseSmoother(PoseFilter):
                 strategy.reset()
 
     def __call__(self, pose: Pose, timestamp: float) -> Pose:
-        xy: ArrayLike
-        z: ArrayLike
-        world: ArrayLike | None
-        visibility: ArrayLike
-        if self.image is None:
-            xy, z = pose.xy, pose.z
-        else:
-            scale = pose_object_scale(pose) if self.scale_by_object else None
-            xyz = self.image(pose.xyz, timestamp, scale)
-            xy, z = xyz[:, :2], xyz[:, 2]
-        world = pose.world
-        if world is not None and self.world is not None:
-            world = self.world(world, timestamp)
-        visibility = pose.visibility
-        if self.visibility is not None:
-            visibility = np.clip(self.visibility(visibility, timestamp), 0.0, 1.0)
+        return self.apply(pose, timestamp)
+
+    def apply(self, pose: Pose, timestamp: float, object_scale: float | None = None) -> Pose:
+        scale = None
+        if self.image is not None and self.scale_by_object:
+            scale = pose_object_scale(pose) if object_scale is None else object_scale
+        xyz, world, visibility = self.smooth_arrays(
+            pose.xyz, pose.world, pose.visibility, timestamp, scale
+        )
         return Pose(
-            xy,
-            z,
-            visibility,
+            xyz[:, :2],
+            xyz[:, 2],
+            np.minimum(np.maximum(visibility, 0.0), 1.0),
             pose.presence,
             score=pose.score,
             world=world,
             image_size=pose.image_size,
         )
+
+    def smooth_arrays(
+        self,
+        xyz: NDArray[Any],
+        world: NDArray[Any] | None,
+        visibility: NDArray[Any],
+        timestamp: float,
+        scale: float | None,
+    ) -> tuple[NDArray[Any], NDArray[Any] | None, NDArray[Any]]:
+        """The arrays behind :meth:`apply` (the tracker's per-frame path, no Pose built):
+        ``xyz (N, 3)`` pixels, ``world (N, 3)`` or None, ``visibility (N,)`` (not clipped),
+        ``scale`` the object size for the image strategy (None: no value scaling). Parts
+        without a strategy come back as given."""
+        out_xyz: NDArray[Any] = xyz if self.image is None else self.image(xyz, timestamp, scale)
+        if world is not None and self.world is not None:
+            world = self.world(world, timestamp)
+        if self.visibility is not None:
+            visibility = self.visibility(visibility, timestamp)
+        return out_xyz, world, visibility
 
     def __repr__(self) -> str:
         return (

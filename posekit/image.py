@@ -42,7 +42,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, NoReturn, cast
+from typing import Any, Literal, NoReturn, cast
 
 import cv2
 import numpy as np
@@ -59,6 +59,7 @@ __all__ = [
     "as_frame",
     "check_color",
     "crop_to_tensor",
+    "to_frame",
 ]
 
 MAX_SIDE = 32767
@@ -122,6 +123,18 @@ def check_color(color: str) -> ColorOrder:
 
 def _describe(image: np.ndarray) -> str:
     return f"array of shape {image.shape} and dtype {image.dtype}"
+
+
+def to_frame(image: Frame | NDArray[Any], color: str = "bgr") -> Frame:
+    """``image`` itself when it already is a :class:`Frame`, else :func:`as_frame` of it (the
+    stages accept either, so that a composition validates a frame once).
+
+    >>> import numpy as np
+    >>> f = as_frame(np.zeros((2, 2, 3), np.uint8))
+    >>> to_frame(f) is f
+    True
+    """
+    return image if isinstance(image, Frame) else as_frame(image, color)
 
 
 def as_frame(image: object, color: str = "bgr") -> Frame:

@@ -38,10 +38,11 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import onnxruntime as ort
+from numpy.typing import NDArray
 from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
 
 from posekit.errors import InputError, ModelError, ProviderError
@@ -52,6 +53,7 @@ __all__ = [
     "PROVIDER_ALIASES",
     "THREADS_PER_CPU",
     "InferenceSession",
+    "ModelRunner",
     "available_providers",
     "check_num_threads",
     "cpu_only",
@@ -230,6 +232,19 @@ _NP_DTYPES: Mapping[str, np.dtype[Any]] = {
     "tensor(int8)": np.dtype(np.int8),
     "tensor(bool)": np.dtype(np.bool_),
 }
+
+
+class ModelRunner(Protocol):
+    """What posekit's stages need from a model session (:class:`InferenceSession` fits).
+
+    Tests and experiments can inject anything with this method.
+    """
+
+    def run_outputs(
+        self, output_names: Sequence[str], feeds: Mapping[str, NDArray[Any]]
+    ) -> list[NDArray[Any]]:
+        """Run the model on ``feeds`` and return the named outputs, in order."""
+        ...
 
 
 class InferenceSession:

@@ -40,9 +40,9 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from posekit.detector import ModelRunner
 from posekit.errors import InputError, ModelError
 from posekit.image import Frame, as_frame, crop_to_tensor
+from posekit.inference import ModelRunner
 from posekit.roi import BorderMode, RoiCropper, RotatedRect
 from posekit.topology import FLIP_PERMUTATION
 
@@ -55,6 +55,7 @@ __all__ = [
     "LandmarkModel",
     "LandmarkTensors",
     "average_estimates",
+    "landmark_complexity",
     "refine_from_heatmap",
 ]
 
@@ -78,6 +79,21 @@ MODEL_NAMES = {
     "full": "pose_landmark_full",
     "heavy": "pose_landmark_heavy",
 }
+
+_COMPLEXITIES = {"lite": "lite", "full": "full", "heavy": "heavy", "0": "lite", "1": "full"}
+_COMPLEXITIES.update({"2": "heavy"})
+_COMPLEXITIES.update({v: k for k, v in MODEL_NAMES.items()})
+
+
+def landmark_complexity(model: object) -> str | None:
+    """The complexity (``"lite"``, ``"full"``, ``"heavy"``) that ``model`` names, or None.
+
+    Accepts the complexity, MediaPipe's ``model_complexity`` 0/1/2 and the model manager name.
+
+    >>> landmark_complexity("Pose_Landmark_Heavy"), landmark_complexity(0), landmark_complexity("x")
+    ('heavy', 'lite', None)
+    """
+    return _COMPLEXITIES.get(str(model).lower())
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +201,7 @@ class LandmarkModel:
     """Crop a ROI, run ``pose_landmark_{lite,full,heavy}``, decode to image pixels.
 
     Args:
-        session: a :class:`~posekit.detector.ModelRunner` for a pose landmark model (default:
+        session: a :class:`~posekit.inference.ModelRunner` for a pose landmark model (default:
             ``posekit.models.load_session(MODEL_NAMES[model], num_threads=num_threads)``).
         model: ``"lite"``, ``"full"`` or ``"heavy"`` (ignored when ``session`` is given).
         num_threads: onnxruntime intra-op threads when ``session`` is not given.

@@ -35,7 +35,7 @@ import math
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import cv2
 import numpy as np
@@ -51,8 +51,12 @@ __all__ = [
     "RoiHint",
     "RotatedRect",
     "as_roi_hint",
+    "bbox_rect",
+    "check_roi",
     "normalize_radians",
     "roi_change",
+    "rotation_between",
+    "transform_rect",
 ]
 
 #: Enlargement applied to the alignment-point square for the pose landmark model.
@@ -341,3 +345,66 @@ class RoiCropper:
             borderValue=(0, 0, 0),
         )
         return self._buf
+
+
+# ------------------------------------------------------------------ MediaPipe rect helpers
+def transform_rect(
+    rect: RotatedRect,
+    *,
+    scale: float = 1.0,
+    shift_x: float = 0.0,
+    shift_y: float = 0.0,
+    square_long: bool = True,
+) -> RotatedRect:
+    """MediaPipe's ``RectTransformationCalculator`` in pixels.
+
+    The centre moves by ``(shift_x * width, shift_y * height)`` along the rectangle's rotated
+    axes, the rectangle becomes square on its long side (``square_long``), then both sides are
+    multiplied by ``scale``.
+
+    >>> transform_rect(RotatedRect(0.0, 0.0, 10.0, 20.0), scale=2.0, shift_y=-0.1)
+    RotatedRect(center_x=0.0, center_y=-2.0, width=40.0, height=40.0, rotation=0.0)
+    """
+    w, h, r = rect.width, rect.height, rect.rotation
+    c, s = math.cos(r), math.sin(r)
+    cx = rect.center_x + w * shift_x * c - h * shift_y * s
+    cy = rect.center_y + w * shift_x * s + h * shift_y * c
+    if square_long:
+        w = h = max(w, h)
+    return RotatedRect(cx, cy, w * scale, h * scale, r)
+
+
+def rotation_between(start: ArrayLike, end: ArrayLike, target: float) -> float:
+    """The rotation that turns the ``start -> end`` direction (image pixels, y down) into
+    ``target`` radians (MediaPipe's ``target_angle``), wrapped to ``[-pi, pi)``.
+
+    >>> round(rotation_between((0, 0), (0, -1), math.pi / 2), 6)  # pointing up: upright
+    0.0
+    """
+    x0, y0 = (float(v) for v in np.asarray(start, np.float64).reshape(2))
+    x1, y1 = (float(v) for v in np.asarray(end, np.float64).reshape(2))
+    return normalize_radians(target - math.atan2(-(y1 - y0), x1 - x0))
+
+
+def bbox_rect(points: NDArray[Any], rotation: float) -> RotatedRect:
+    """Axis-aligned bounding box of ``points`` ``(N, 2)`` with ``rotation`` attached
+    (MediaPipe's ``DetectionsToRectsCalculator``).
+
+    >>> bbox_rect(np.array([[0.0, 0.0], [4.0, 2.0]]), 0.0)
+    RotatedRect(center_x=2.0, center_y=1.0, width=4.0, height=2.0, rotation=0.0)
+    """
+    lo = points.min(axis=0)
+    hi = points.max(axis=0)
+    return RotatedRect(
+        float(lo[0] + hi[0]) / 2.0,
+        float(lo[1] + hi[1]) / 2.0,
+        float(hi[0] - lo[0]),
+        float(hi[1] - lo[1]),
+        rotation,
+    )
+
+
+def check_roi(roi: object) -> None:
+    """Raise :class:`~posekit.errors.InputError` unless ``roi`` is a valid :class:`RotatedRect`."""
+    if not isinstance(roi, RotatedRect) or not roi.is_valid():
+        raise InputError(f"the ROI must be a valid RotatedRect (finite, positive size), got {roi}")

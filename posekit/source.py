@@ -77,6 +77,7 @@ __all__ = [
     "SourceFrame",
     "check_camera_index",
     "open_source",
+    "prefetch_depth",
 ]
 
 logger = logging.getLogger(__name__)
@@ -462,6 +463,25 @@ def open_source(
         f"unsupported source type {type(source).__name__}: pass a camera index, a video path "
         "or URL, a cv2.VideoCapture or an iterable of frames"
     )
+
+
+def prefetch_depth(source: FrameSource, *, model_threads: int) -> int:
+    """How many frames to decode ahead of ``source`` by default (``Tracker.stream``).
+
+    :data:`DEFAULT_PREFETCH` for video files and URLs when the machine has a core the models
+    (``model_threads`` threads) do not use, else ``0``; always ``0`` for cameras, live captures
+    and iterables, where reading ahead would only add latency or run the caller's generator in
+    another thread. Measured on 2 cores (``benchmarks/bench_offline.py``): with 2 model threads
+    a decoder thread only competes for the cores; with 1 it overlaps decoding.
+
+    Example:
+        >>> prefetch_depth(IterableSource([]), model_threads=1)
+        0
+    """
+    if not isinstance(source, CaptureSource) or source.is_camera:
+        return 0
+    spare_core = (os.cpu_count() or 1) > model_threads
+    return DEFAULT_PREFETCH if spare_core else 0
 
 
 class _Failure:

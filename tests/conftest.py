@@ -24,8 +24,9 @@ import pytest
 
 from posekit.detector import ssd_anchors
 from posekit.pose import Pose
+from posekit.results import FrameResult, TrackingState
 from posekit.roi import RotatedRect
-from posekit.tracker import FrameResult, Tracker, TrackingState
+from posekit.tracker import Tracker
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("POSEKIT_SHARED", REPO.parent / "shared")).resolve()

@@ -14,11 +14,13 @@ import numpy as np
 import pytest
 from conftest import DATA
 
+from posekit.accuracy import ACCURACY_POLICIES, AccuracyPolicy
 from posekit.detector import ssd_anchors
 from posekit.errors import InputError
+from posekit.results import TrackingState
 from posekit.roi import PersonBox, RotatedRect, as_roi_hint, roi_change
 from posekit.topology import FLIP_PERMUTATION
-from posekit.tracker import ACCURACY_POLICIES, AccuracyPolicy, Tracker, TrackingState
+from posekit.tracker import Tracker
 
 KEYPOINTS = DATA / "keypoints"
 SQUAT = DATA / "videos" / "squat_workouttracker_17.mp4"

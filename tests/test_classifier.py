@@ -413,11 +413,6 @@ def test_rep_counter_in_a_pipeline_refuses_non_increasing_timestamps(bad: float,
     assert counter.count == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ClassRepCounter.update/update_votes do not check timestamps yet (the angle counters "
-    "do): issue 16 item 2, one timestamp check for tracker, pipeline and counters",
-)
 @pytest.mark.parametrize(("bad", "why"), BAD_TIMESTAMPS)
 def test_rep_counter_refuses_non_increasing_timestamps_like_the_angle_counters(
     bad: float, why: str

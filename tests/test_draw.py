@@ -224,7 +224,7 @@ def test_window_is_a_no_op_when_disabled() -> None:
 
 # ----------------------------------------------------------------------------- hands, face
 def _hand(side: str, x0: float = 100.0) -> Any:
-    from posekit.analyzers.handoff import HandLandmarks
+    from posekit.hands import HandLandmarks
 
     xy = np.stack([x0 + 5.0 * np.arange(21), 100.0 + 8.0 * np.arange(21)], axis=1)
     return HandLandmarks(
@@ -239,7 +239,7 @@ def _hand(side: str, x0: float = 100.0) -> Any:
 
 
 def _face(color_box: tuple[int, int] = (400, 300)) -> Any:
-    from posekit.analyzers.handoff import FaceLandmarks
+    from posekit.face import FaceLandmarks
 
     rng = np.random.default_rng(4)
     xy = np.asarray(color_box) + rng.uniform(0, 60, (468, 2))

@@ -18,7 +18,6 @@ from posekit.filters import (
     VISIBILITY_ALPHA,
     WORLD_LANDMARKS,
     Filter,
-    LandmarksSmoother,
     LowPassFilter,
     OneEuroFilter,
     PoseSmoother,
@@ -239,29 +238,26 @@ def test_filters_share_the_abstract_interface() -> None:
         f.reset()
 
 
-def test_landmarks_smoother_filters_points_and_visibility() -> None:
-    s = LandmarksSmoother(IMAGE_LANDMARKS)
-    pts = np.zeros((33, 3), np.float32)
-    vis = np.ones(33, np.float32)
-    first = s(pts, 0.0, object_scale=200.0, visibility=vis)
-    np.testing.assert_array_equal(first.points, pts)
-    assert first.visibility is not None and first.points.dtype == np.float32
-    second = s(pts + 10.0, 1 / 30, object_scale=200.0, visibility=np.zeros(33))
-    assert second.visibility is not None
+def test_mediapipe_smoother_filters_points_and_visibility_by_the_given_object_scale() -> None:
+    s = PoseSmoother.mediapipe()
+    xy = np.zeros((33, 2))
+    first = s.apply(a_pose(xy, vis=1.0), 0.0, 200.0)
+    np.testing.assert_array_equal(first.xy, xy)
+    second = s.apply(a_pose(xy + 10.0, vis=0.0), 1 / 30, 200.0)
     np.testing.assert_allclose(second.visibility, 0.9)  # 0.1 * 0 + 0.9 * 1
-    assert np.all((second.points > 0) & (second.points < 10))
+    assert np.all((second.xy > 0) & (second.xy < 10))
     s.reset()
-    np.testing.assert_array_equal(s(pts + 3, 2.0, object_scale=200.0).points, pts + 3)
+    np.testing.assert_array_equal(s.apply(a_pose(xy + 3), 2.0, 200.0).xy, xy + 3)
 
 
-def test_landmarks_smoother_scale_rules() -> None:
-    with pytest.raises(InputError, match="object_scale"):
-        LandmarksSmoother(AUXILIARY_LANDMARKS)(np.zeros((2, 3)), 0.0)
-    world = LandmarksSmoother(WORLD_LANDMARKS, visibility_alpha=None)
-    world(np.zeros((33, 3)), 0.0)
-    out = world(np.ones((33, 3)), 0.1, object_scale=1e-9)  # ignored: no value scaling
-    assert 0.0 < float(out.points[0, 0]) < 1.0
-    assert out.visibility is None
+def test_mediapipe_smoother_scale_rules() -> None:
+    """A degenerate object scale passes the pixels through; world landmarks never use it."""
+    s = PoseSmoother.mediapipe()
+    xy = np.zeros((33, 2))
+    s.apply(a_pose(xy, world=True), 0.0, 1e-9)
+    out = s.apply(a_pose(xy + 5.0, world=True), 0.1, 1e-9)
+    np.testing.assert_array_equal(out.xy, xy + 5.0)
+    assert out.world is not None and np.all(out.world == a_pose(xy).world)  # same world input
 
 
 # ----------------------------------------------------------------------------- reference package
@@ -468,7 +464,7 @@ def test_pose_object_scale_is_the_mean_bounding_box_side() -> None:
     assert pose_object_scale(a_pose(xy)) == pytest.approx((120.0 + 40.0) / 2)
 
 
-@pytest.mark.parametrize("make", [PoseSmoother.one_euro, PoseSmoother.relative_velocity])
+@pytest.mark.parametrize("make", [PoseSmoother.mediapipe, PoseSmoother.relative_velocity])
 def test_pose_smoother_first_pose_passes_and_constant_stays(make: Any) -> None:
     xy = np.random.default_rng(0).uniform(0, 400, (33, 2))
     s = make()
@@ -484,7 +480,7 @@ def test_pose_smoother_first_pose_passes_and_constant_stays(make: Any) -> None:
 def test_pose_smoother_filters_every_part_and_resets() -> None:
     rng = np.random.default_rng(1)
     xy = rng.uniform(0, 400, (33, 2))
-    s = PoseSmoother.one_euro()
+    s = PoseSmoother.mediapipe()
     s(a_pose(xy, vis=1.0), 0.0)
     out = s(a_pose(xy + 10.0, vis=0.0, world=True), 1 / 30)
     assert np.all((out.xy > xy) & (out.xy < xy + 10.0))
@@ -510,7 +506,7 @@ def test_pose_smoother_matches_its_strategy_applied_by_hand() -> None:
 def test_pose_smoother_is_scale_invariant_with_object_scaling() -> None:
     rng = np.random.default_rng(3)
     frames = np.cumsum(rng.normal(0, 2, (15, 33, 2)), axis=0) + 100
-    a, b = PoseSmoother.one_euro(), PoseSmoother.one_euro()
+    a, b = PoseSmoother.mediapipe(), PoseSmoother.mediapipe()
     for i, xy in enumerate(frames):
         pa, pb = a(a_pose(xy, world=False), i / 30), b(a_pose(3 * xy, world=False), i / 30)
         np.testing.assert_allclose(pb.xy, 3 * pa.xy, rtol=1e-4)

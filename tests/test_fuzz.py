@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from posekit.errors import ConversionError, ModelError, PosekitError
-from posekit.tracker import FrameResult, Tracker
+from posekit.results import FrameResult
+from posekit.tracker import Tracker
 
 SQUAT = DATA / "videos" / "squat_workouttracker_17.mp4"
 FUZZ = settings(

@@ -13,19 +13,12 @@ import pytest
 from conftest import DATA
 
 from posekit.analyzers.base import OfflineFrame
-from posekit.analyzers.handoff import (
-    FaceLandmarker,
-    HandLandmarker,
-    HandoffRois,
-    RoiHandoff,
-    face_roi,
-    hand_roi,
-    hand_roi_from_landmarks,
-    transform_rect,
-)
+from posekit.analyzers.handoff import HandoffRois, RoiHandoff, face_roi, hand_roi
 from posekit.errors import InputError
+from posekit.face import FaceLandmarker
+from posekit.hands import HandLandmarker, hand_roi_from_landmarks
 from posekit.pose import Pose
-from posekit.roi import RotatedRect
+from posekit.roi import RotatedRect, transform_rect
 
 HANDS_IMAGE = DATA / "yoga" / "baddha_konasana" / "baddha_konasana_09ff6bb3e1.jpg"
 

@@ -29,8 +29,10 @@ import pytest
 from conftest import DATA
 from numpy.typing import NDArray
 
+from posekit.accuracy import AccuracyPolicy
+from posekit.results import FrameResult, TrackingState
 from posekit.topology import COCO17_FROM_BLAZEPOSE
-from posekit.tracker import AccuracyPolicy, FrameResult, Tracker, TrackingState
+from posekit.tracker import Tracker
 
 KEYPOINTS = DATA / "keypoints"
 YOGA = DATA / "yoga"

@@ -28,9 +28,10 @@ from posekit.errors import InputError, PosekitError, SourceError, TimestampError
 from posekit.eval import load_targets
 from posekit.image import MAX_PIXELS
 from posekit.inference import check_num_threads, default_num_threads, max_num_threads
+from posekit.results import TrackingState
 from posekit.sinks import frame_record, read_jsonl
 from posekit.source import open_source
-from posekit.tracker import Tracker, TrackingState
+from posekit.tracker import Tracker
 
 
 # ----------------------------------------------------------------------------- helpers

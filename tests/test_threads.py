@@ -17,7 +17,8 @@ import pytest
 from conftest import DATA, PEER_DATA
 
 from posekit.errors import TimestampError
-from posekit.tracker import FrameResult, Tracker
+from posekit.results import FrameResult
+from posekit.tracker import Tracker
 
 SQUAT = DATA / "videos" / "squat_workouttracker_17.mp4"
 PEER = PEER_DATA / "squat_rohanx01.mp4"

@@ -23,8 +23,9 @@ from conftest import (
 )
 
 from posekit.errors import InputError, SourceError, TimestampError
+from posekit.results import FrameResult, TrackingState
 from posekit.roi import RotatedRect
-from posekit.tracker import FrameResult, Tracker, TrackingState
+from posekit.tracker import Tracker
 
 SQUAT = DATA / "videos" / "squat_workouttracker_17.mp4"
 
@@ -371,7 +372,7 @@ def test_stream_decodes_ahead_only_with_a_spare_core(
     expected_prefetch: int,
 ) -> None:
     monkeypatch.setattr("posekit.source.cv2.VideoCapture", lambda *a: FakeCapture(10))
-    monkeypatch.setattr("posekit.tracker.os.cpu_count", lambda: cpus)
+    monkeypatch.setattr("posekit.source.os.cpu_count", lambda: cpus)
     (tmp_path / "v.mp4").write_bytes(b"x")
     t = Tracker(
         detector_session=FakeDetectorRunner(), landmark_session=_ThreadedRunner(model_threads)

@@ -174,7 +174,7 @@ def _frame_size_change(crop: Callable[[np.ndarray], np.ndarray]) -> Callable[[Pa
     def run(tmp: Path) -> str:
         import cv2
 
-        from posekit.tracker import TrackingState
+        from posekit.results import TrackingState
 
         cap = cv2.VideoCapture(str(SQUAT))
         frames = [cap.read()[1] for _ in range(12)]

@@ -21,7 +21,7 @@ Example:
     >>> import posekit
     >>> from posekit.analyzers import Pipeline, SquatCounter
     >>> from posekit.filters import PoseSmoother
-    >>> pipe = Pipeline(filters=[PoseSmoother.one_euro()], analyzers=[SquatCounter()])
+    >>> pipe = Pipeline(filters=[PoseSmoother.mediapipe()], analyzers=[SquatCounter()])
     >>> with posekit.Tracker(smooth=False) as tracker:  # doctest: +SKIP
     ...     for frame in pipe.stream(tracker.stream("squats.mp4")):
     ...         reps = frame.results["squats"]
@@ -71,21 +71,7 @@ from posekit.analyzers.geometry import (
     stack_poses,
     trunk_lean,
 )
-from posekit.analyzers.handoff import (
-    FaceDetection,
-    FaceDetector,
-    FaceLandmarker,
-    FaceLandmarks,
-    HandLandmarker,
-    HandLandmarks,
-    HandoffRois,
-    RoiHandoff,
-    face_roi,
-    face_roi_from_landmarks,
-    hand_roi,
-    hand_roi_from_landmarks,
-    transform_rect,
-)
+from posekit.analyzers.handoff import HandoffRois, RoiHandoff, face_roi, hand_roi
 from posekit.analyzers.holistic import (
     Holistic,
     HolisticAnalyzer,
@@ -95,6 +81,15 @@ from posekit.analyzers.holistic import (
 from posekit.analyzers.pipeline import AnalyzedFrame, Pipeline, ResultFrame
 from posekit.analyzers.reps import Phase, PhaseWords, Rep, RepCount, Tempo
 from posekit.analyzers.signals import SIGNAL_NAMES, Cue
+from posekit.face import (
+    FaceDetection,
+    FaceDetector,
+    FaceLandmarker,
+    FaceLandmarks,
+    face_roi_from_landmarks,
+)
+from posekit.hands import HandLandmarker, HandLandmarks, hand_roi_from_landmarks
+from posekit.roi import transform_rect
 
 __all__ = [
     "ANGLES",

@@ -48,12 +48,15 @@ from posekit.analyzers.base import Analyzer, PoseFrame
 from posekit.analyzers.geometry import DEFAULT_MIN_VISIBILITY, JointTriple, Space
 from posekit.analyzers.reps import GENERIC_WORDS, Phase, PhaseWords, Rep, RepCount
 from posekit.analyzers.signals import Cue
-from posekit.errors import InputError, TimestampError
+from posekit.errors import InputError
 from posekit.pose import Pose
+from posekit.timestamps import check_timestamp
 
 __all__ = ["RepCounter", "Rest"]
 
 logger = logging.getLogger(__name__)
+
+_TIMESTAMP_ADVICE = "feed samples in time order, or reset() for a new sequence"
 
 Rest = Literal["up", "down"]
 """Which side of the thresholds a rep starts and ends on."""
@@ -212,13 +215,12 @@ class RepCounter(Analyzer[RepCount]):
             return self.feed(None, frame.timestamp, frame.index)
         cue = self._cue_for(pose)
         if cue is not self._active:
+            check_timestamp(frame.timestamp, self._last_t, advice=_TIMESTAMP_ADVICE)
             self._switch(cue, frame.timestamp)
         return self.feed(cue.measure(pose, self.min_visibility), frame.timestamp, frame.index)
 
     def _switch(self, cue: Cue, t: float) -> None:
         """Change the active cue; the rep in progress is abandoned (values not comparable)."""
-        if self._last_t is not None and not t > self._last_t:
-            return  # feed() raises TimestampError and leaves the counter untouched
         logger.info(
             "%s: switching from %r to %r at %.3f s (world landmarks %s)",
             self.name,
@@ -236,15 +238,10 @@ class RepCounter(Analyzer[RepCount]):
         pose without world landmarks and switched to the fallback.
 
         Raises:
-            TimestampError: ``timestamp`` is not finite or not later than the previous one
+            TimestampError: ``timestamp`` breaks :func:`posekit.timestamps.check_timestamp`
                 (the counter is left untouched).
         """
-        t = float(timestamp)
-        if not math.isfinite(t) or (self._last_t is not None and t <= self._last_t):
-            raise TimestampError(
-                f"timestamp {timestamp!r} s is not later than the previous {self._last_t!r} s: "
-                "feed samples in time order, or reset() for a new sequence"
-            )
+        t = check_timestamp(timestamp, self._last_t, advice=_TIMESTAMP_ADVICE)
         self._last_t = t
         v = None if value is None or not math.isfinite(value) else float(value)
         gap_start = self._last_valid_t

@@ -45,24 +45,18 @@ import numpy as np
 import numpy.typing as npt
 
 from posekit.analyzers.base import Analyzer, PoseFrame
-from posekit.analyzers.handoff import (
-    HAND_ROI_SCALE,
+from posekit.analyzers.handoff import HAND_ROI_SCALE, face_roi, hand_roi
+from posekit.errors import InputError
+from posekit.face import (
     FaceLandmarker,
     FaceLandmarks,
-    HandLandmarker,
-    HandLandmarks,
-    HandSide,
-    face_roi,
     face_roi_from_detection,
     face_roi_from_landmarks,
-    hand_roi,
-    hand_roi_from_landmarks,
-    transform_rect,
 )
-from posekit.errors import InputError
+from posekit.hands import HandLandmarker, HandLandmarks, HandSide, hand_roi_from_landmarks
 from posekit.image import as_frame
 from posekit.pose import Pose
-from posekit.roi import RotatedRect
+from posekit.roi import RotatedRect, transform_rect
 
 __all__ = [
     "FACE_TRACKING_LIMITS",

@@ -6,16 +6,22 @@ they transform the pose, e.g. smoothing) and of **analyzers**
 under their ``name``). It is the one way to attach plugins:
 
 * live: ``pipe.stream(tracker.stream(source))`` yields the tracker's
-  :class:`~posekit.tracker.FrameResult` objects with the filtered ``pose`` and
+  :class:`~posekit.results.FrameResult` objects with the filtered ``pose`` and
   ``results = {analyzer.name: output}``; ``pipe.process(tracker.process(image, t))`` does one
   frame;
 * offline: ``pipe.run(poses, fps=30)`` over recorded poses (``None`` = no pose), or
   ``pipe.stream(frames)`` over any :class:`~posekit.analyzers.base.PoseFrame` objects (e.g.
   :class:`~posekit.analyzers.base.OfflineFrame`), yields :class:`AnalyzedFrame` objects.
 
+Filters are the tracker's own smoothing classes (``Tracker(smoother=...)`` takes the same
+:class:`~posekit.filters.PoseFilter`); on a tracker frame they get its ``object_scale``, so
+``Pipeline(filters=[PoseSmoother.mediapipe()])`` over ``Tracker(smoother=None)`` gives exactly
+the poses of ``Tracker()``.
+
 Per frame: a frame without a pose resets every filter (like the tracker's own smoothing) and
-reaches every analyzer with ``pose=None``. Timestamps must be finite and strictly increase
-(:class:`~posekit.errors.TimestampError` otherwise, with the pipeline untouched). ``stream`` and
+reaches every analyzer with ``pose=None``. Timestamps follow the tracker's rule
+(:func:`posekit.timestamps.check_timestamp`: finite, at least 1 µs apart;
+:class:`~posekit.errors.TimestampError` otherwise, with the pipeline untouched). ``stream`` and
 ``run`` reset all plugins first.
 
 Example:
@@ -37,10 +43,11 @@ from types import MappingProxyType
 from typing import Any, Protocol, overload
 
 from posekit.analyzers.base import Analyzer, OfflineFrame, PoseFrame
-from posekit.errors import InputError, TimestampError
+from posekit.errors import InputError
 from posekit.filters import PoseFilter
 from posekit.pose import Pose
-from posekit.tracker import FrameResult
+from posekit.results import FrameResult
+from posekit.timestamps import check_timestamp
 
 __all__ = ["AnalyzedFrame", "Pipeline", "ResultFrame"]
 
@@ -84,7 +91,7 @@ class Pipeline:
         >>> from posekit.filters import PoseSmoother
         >>> from posekit.analyzers import AngleAnalyzer
         >>> pose = Pose(np.zeros((33, 2)), np.zeros(33), np.ones(33), np.ones(33), score=1.0)
-        >>> pipe = Pipeline(filters=[PoseSmoother.one_euro()], analyzers=[AngleAnalyzer(["knee"])])
+        >>> pipe = Pipeline(filters=[PoseSmoother.mediapipe()], analyzers=[AngleAnalyzer(["knee"])])
         >>> out = pipe.run([pose, None, pose], fps=30)
         >>> [f.results["angles"]["knee"] for f in out]  # zero-length limbs: unknown
         [None, None, None]
@@ -133,26 +140,27 @@ class Pipeline:
     def process(self, frame: PoseFrame) -> ResultFrame:
         """Filter one frame's pose and run the analyzers on it.
 
-        A :class:`~posekit.tracker.FrameResult` comes back as a ``FrameResult`` (with the
+        A :class:`~posekit.results.FrameResult` comes back as a ``FrameResult`` (with the
         filtered pose and ``results``); any other frame as an :class:`AnalyzedFrame`.
 
         Raises:
             TimestampError: timestamp not finite or not later than the previous frame's.
         """
-        t = float(frame.timestamp)
-        if not math.isfinite(t) or (self._last_t is not None and t <= self._last_t):
-            raise TimestampError(
-                f"frame {frame.index}: timestamp {frame.timestamp!r} s is not later than the "
-                f"previous {self._last_t!r} s: feed frames in time order or reset() the pipeline"
-            )
+        t = check_timestamp(
+            frame.timestamp,
+            self._last_t,
+            advice="feed frames in time order or reset() the pipeline",
+            where=f"frame {frame.index}: ",
+        )
         self._last_t = t
         pose = frame.pose
         if pose is None:
             for f in self.filters:
                 f.reset()
         else:
+            scale = frame.object_scale if isinstance(frame, FrameResult) else None
             for f in self.filters:
-                pose = f(pose, t)
+                pose = f.apply(pose, t, scale)
         seen: PoseFrame = frame
         if pose is not frame.pose:
             if isinstance(frame, FrameResult):

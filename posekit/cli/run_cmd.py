@@ -352,7 +352,7 @@ def build_pipeline(options: RunOptions) -> Pipeline:
 
     filters: list[PoseFilter] = []
     if options.smoothing == "one-euro":
-        filters.append(PoseSmoother.one_euro())
+        filters.append(PoseSmoother.mediapipe())
     elif options.smoothing == "relative-velocity":
         filters.append(PoseSmoother.relative_velocity())
     analyzers: list[Any] = []

@@ -18,8 +18,11 @@ from posekit.analyzers.base import Analyzer, PoseFrame
 from posekit.analyzers.classifier.model import ClassVotes, PoseClassifier
 from posekit.analyzers.reps import Phase, PhaseWords, Rep, RepCount
 from posekit.errors import InputError
+from posekit.timestamps import check_timestamp
 
 __all__ = ["CLASS_REP_WORDS", "ClassRepCounter", "EMAVoteSmoother", "PoseClassifierAnalyzer"]
+
+_TIMESTAMP_ADVICE = "feed frames in time order, or reset() for a new sequence"
 
 CLASS_REP_WORDS: Final = PhaseWords(
     rest="out of pose", leaving="entering pose", turn="in pose", returning="leaving pose"
@@ -185,6 +188,7 @@ class ClassRepCounter(Analyzer[RepCount]):
         self._peak = 0.0
         self._peak_t = 0.0
         self._peak_i = 0
+        self._last_t: float | None = None
 
     @property
     def count(self) -> int:
@@ -198,18 +202,27 @@ class ClassRepCounter(Analyzer[RepCount]):
 
     def update(self, frame: PoseFrame) -> RepCount:
         pose = frame.pose
+        t = check_timestamp(frame.timestamp, self._last_t, advice=_TIMESTAMP_ADVICE)
         if pose is None:
+            self._last_t = t
             self._in_pose = False
             self._smoother.reset()
             return RepCount(self.count, Phase.UNKNOWN, None, self._reps, words=self.words)
         votes = float(self._smoother(self.classifier.vote_vector(pose))[self._col])
-        return self.update_votes(votes, frame.timestamp, frame.index)
+        return self.update_votes(votes, t, frame.index)
 
     def update_votes(self, votes: float, timestamp: float, index: int = -1) -> RepCount:
-        """Advance the hysteresis with an already smoothed vote count (offline use)."""
+        """Advance the hysteresis with an already smoothed vote count (offline use).
+
+        Raises:
+            InputError: ``votes`` is not finite.
+            TimestampError: ``timestamp`` breaks :func:`posekit.timestamps.check_timestamp`
+                (the counter is left untouched).
+        """
         if not math.isfinite(votes):
             raise InputError(f"votes must be a finite number, got {votes!r}")
-        t = float(timestamp)
+        t = check_timestamp(timestamp, self._last_t, advice=_TIMESTAMP_ADVICE)
+        self._last_t = t
         new_rep: Rep | None = None
         if not self._in_pose:
             if votes > self.enter_votes:
