@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from posekit.evaluate import EvalReport, evaluate
+from posekit.eval import EvalReport, evaluate
 from posekit.tracker import Tracker
 
 SETTINGS: list[tuple[str, str, bool]] = [

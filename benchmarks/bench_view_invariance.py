@@ -3,10 +3,10 @@
 Each squat video in ``../shared`` is tracked once (full model); every frame's world landmarks are
 turned about the vertical axis by 0, 45, 90, 135 and 180 degrees and projected by a synthetic
 camera (orthographic and pinhole, 3 m) into image landmarks
-(:func:`posekit.analyzers.geometry.synthetic_view`); each cue then counts the squats with
-:class:`~posekit.analyzers.counters.SquatCounter`'s thresholds for it. ``real`` is the tracker's own
-output. Extra stress rows (``--stress``) tilt the camera (pitch about the x axis, which
-``hip_height`` cannot tell from a lean) and add noise to the world landmarks.
+(:func:`posekit.analyzers.synthetic.synthetic_view`); each cue then counts the squats with
+:class:`~posekit.analyzers.exercises.SquatCounter`'s thresholds for it. ``real`` is the
+tracker's own output. Extra stress rows (``--stress``) tilt the camera (pitch about the x axis,
+which ``hip_height`` cannot tell from a lean) and add noise to the world landmarks.
 
 Usage::
 
@@ -30,8 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from posekit.analyzers.base import OfflineFrame
-from posekit.analyzers.counters import SquatCounter
-from posekit.analyzers.geometry import synthetic_view, torso_size
+from posekit.analyzers.body import torso_size
+from posekit.analyzers.exercises import SquatCounter
+from posekit.analyzers.synthetic import synthetic_view
 from posekit.pose import Pose
 
 REPO = Path(__file__).resolve().parents[1]

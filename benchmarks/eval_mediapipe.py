@@ -1,6 +1,6 @@
 """PCK of posekit and MediaPipe side by side, with the exact protocol of ``posekit eval``.
 
-Both runtimes go through :func:`posekit.evaluate.evaluate` (same persons, same crops, same
+Both runtimes go through :func:`posekit.eval.evaluate` (same persons, same crops, same
 scoring); only the predictor differs. MediaPipe runs its legacy ``mp.solutions.pose`` in static
 mode (``static_image_mode=True``, ``smooth_landmarks=False``, ``model_complexity`` 0/1/2), posekit
 its tracker in image mode. Run in the benchmark environment (benchmarks/setup_bench_env.sh)::
@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from posekit.evaluate import (
+from posekit.eval import (
     EvalReport,
     Predictor,
     evaluate,
@@ -38,7 +38,7 @@ COMPLEXITY = {"lite": 0, "full": 1, "heavy": 2}
 
 @contextmanager
 def mediapipe_predictor(model: str) -> Iterator[Predictor]:
-    """MediaPipe's legacy solution in static-image mode as a posekit.evaluate Predictor."""
+    """MediaPipe's legacy solution in static-image mode as a posekit.eval Predictor."""
     import mediapipe as mp
 
     with mp.solutions.pose.Pose(

@@ -252,11 +252,11 @@ def result_to_json(value: Any) -> Any:
     poses :meth:`Pose.to_dict`, non-finite floats ``null``.
 
     Example:
-        >>> from posekit.analyzers.counters import Phase, RepCount
+        >>> from posekit.analyzers.reps import Phase, RepCount
         >>> result_to_json(RepCount(count=2, phase=Phase.REST, value=171.0, reps=()))
         {'count': 2, 'phase': 'rest', 'value': 171.0, 'new_rep': None}
     """
-    from posekit.analyzers.counters import RepCount
+    from posekit.analyzers.reps import RepCount
 
     if value is None or isinstance(value, (bool, int, str)):
         return value

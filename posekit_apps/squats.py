@@ -11,7 +11,7 @@ The window (or the ``--output`` video) shows the skeleton, the joint angle the c
 the phase of the current rep, the count and feedback on the last rep: whether it reached the
 target depth (``--target``) and its tempo (seconds down / up), and a depth gauge that fills as
 the rep deepens, with the rest, bottom and target thresholds marked. Phases are named as in
-``posekit run --count`` (:class:`posekit.analyzers.counters.PhaseWords`: standing, going down,
+``posekit run --count`` (:class:`posekit.analyzers.reps.PhaseWords`: standing, going down,
 bottom, coming up for squats). Without a display, or with an OpenCV build without GUI support
 (``opencv-python-headless``), it runs headless and says so in one warning line. At the end
 a summary (reps, per-rep depth and duration) is printed, and written as JSON with ``--json``;
@@ -29,13 +29,14 @@ Example:
     >>> args = build_parser().parse_args(["clip.mp4", "--exercise", "lunge", "--no-show"])
     >>> args.source, args.exercise, args.show
     ('clip.mp4', 'lunge', False)
-    >>> PRESETS["squat"].target
+    >>> EXERCISES["squat"].target
     100.0
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import math
@@ -50,90 +51,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from posekit.analyzers.counters import (
-    BicepCurlCounter,
-    JumpingJackCounter,
-    LungeCounter,
-    PhaseWords,
-    PushUpCounter,
-    SquatCounter,
-)
+from posekit.analyzers.exercises import EXERCISES, Exercise
 from posekit.cli import OneLineParser, add_common_options, image_file, setup_logging
 from posekit.errors import InputError, PosekitError
 
-__all__ = ["PRESETS", "ExercisePreset", "RepFeedback", "build_parser", "feedback", "main", "run"]
+__all__ = ["RepFeedback", "build_parser", "feedback", "main", "run"]
 
 logger = logging.getLogger("posekit_apps.squats")
 
 PROG = "posekit-squats"
-
-
-@dataclass(frozen=True, slots=True)
-class ExercisePreset:
-    """How an exercise is shown and judged.
-
-    Attributes:
-        title: display name.
-        signal: what the counter measures (for labels).
-        target: the depth a good rep reaches (degrees): at most this for exercises that rest
-            straight (squats), at least this for ``rest="down"`` ones (jumping jacks).
-        joints: joint angles written on the skeleton.
-        phases: words for where the person is (at rest, leaving the rest position, at the
-            turning point, returning, unknown): the counter's
-            :class:`~posekit.analyzers.counters.PhaseWords`, so that every display says the
-            same.
-        min_tempo: reps shorter than this (seconds) get a "slow down" hint.
-    """
-
-    title: str
-    signal: str
-    target: float
-    joints: tuple[str, ...]
-    phases: PhaseWords
-    min_tempo: float = 1.0
-
-
-PRESETS: dict[str, ExercisePreset] = {
-    "squat": ExercisePreset(
-        "squats",
-        "knee angle",
-        100.0,
-        ("left_knee", "right_knee"),
-        SquatCounter.WORDS,
-    ),
-    "pushup": ExercisePreset(
-        "push-ups",
-        "elbow angle",
-        90.0,
-        ("left_elbow", "right_elbow"),
-        PushUpCounter.WORDS,
-    ),
-    "lunge": ExercisePreset(
-        "lunges",
-        "knee angle",
-        100.0,
-        ("left_knee", "right_knee"),
-        LungeCounter.WORDS,
-    ),
-    "curl": ExercisePreset(
-        "curls",
-        "elbow angle",
-        50.0,
-        ("left_elbow", "right_elbow"),
-        BicepCurlCounter.WORDS,
-        0.8,
-    ),
-    "jumping-jack": ExercisePreset(
-        "jumping jacks",
-        "arm elevation",
-        150.0,
-        ("left_shoulder", "right_shoulder"),
-        JumpingJackCounter.WORDS,
-        0.4,
-    ),
-}
-"""Display and judging presets per ``--exercise`` (the counters are in
-:data:`posekit.cli.run_cmd.EXERCISES`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +74,7 @@ class RepFeedback:
     up: float
     too_fast: bool
 
-    def lines(self, preset: ExercisePreset) -> list[str]:
+    def lines(self, preset: Exercise) -> list[str]:
         """Two short lines for the screen."""
         depth = (
             f"rep {self.number}: depth {self.depth:.0f} deg - good depth"
@@ -162,15 +88,15 @@ class RepFeedback:
         return [depth, tempo]
 
 
-def feedback(rep: Any, preset: ExercisePreset, rest: str) -> RepFeedback:
-    """Judge one :class:`~posekit.analyzers.counters.Rep` against ``preset``.
+def feedback(rep: Any, preset: Exercise, rest: str) -> RepFeedback:
+    """Judge one :class:`~posekit.analyzers.reps.Rep` against ``preset``.
 
     Example:
-        >>> from posekit.analyzers.counters import Rep
+        >>> from posekit.analyzers.reps import Rep
         >>> r = Rep(1, start=0.0, bottom=1.2, end=2.0, depth=95.0, start_index=0,
         ...         bottom_index=30, end_index=50)
-        >>> f = feedback(r, PRESETS["squat"], "up")
-        >>> f.depth_reached, f.lines(PRESETS["squat"])[1]
+        >>> f = feedback(r, EXERCISES["squat"], "up")
+        >>> f.depth_reached, f.lines(EXERCISES["squat"])[1]
         (True, 'tempo 1.2 s down / 0.8 s up')
     """
     reached = rep.depth <= preset.target if rest == "up" else rep.depth >= preset.target
@@ -189,7 +115,8 @@ def feedback(rep: Any, preset: ExercisePreset, rest: str) -> RepFeedback:
 # ---------------------------------------------------------------------------------- CLI
 def build_parser() -> argparse.ArgumentParser:
     """The ``posekit-squats`` argument parser."""
-    from posekit.cli.run_cmd import EXERCISES, add_tracker_options
+    from posekit.analyzers.exercises import exercise_name
+    from posekit.cli.run_cmd import add_tracker_options
 
     p = OneLineParser(
         prog=PROG,
@@ -218,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-e",
         "--exercise",
+        type=exercise_name,
         choices=tuple(EXERCISES),
         default="squat",
         metavar="EXERCISE",
@@ -273,7 +201,7 @@ class _Overlay:
     """Skeleton, joint angles, the count panel, the rep feedback and a depth gauge."""
 
     def __init__(
-        self, preset: ExercisePreset, up: float, down: float, rest: str, space: Any = "image"
+        self, preset: Exercise, up: float, down: float, rest: str, space: Any = "image"
     ) -> None:
         from posekit.draw import AngleAnnotator, KeypointAnnotator, SkeletonAnnotator, TextPanel
 
@@ -295,7 +223,7 @@ class _Overlay:
         refined by the direction the angle moves (degrees per second over the last ~0.2 s):
         going down / coming up while moving, the turning point only when still there."""
         phase, value = state.phase.value, state.value
-        words = self.preset.phases
+        words = self.preset.words
         if value is not None:
             self._history.append((timestamp, value))
             while len(self._history) > 2 and timestamp - self._history[0][0] > 0.2:
@@ -323,7 +251,7 @@ class _Overlay:
         phase = self.phase_text(state, result.timestamp)
         self.panel.annotate(
             frame,
-            [f"{self.preset.title}: {state.count}", f"{self.preset.signal}: {value}", phase],
+            [f"{self.preset.title}: {state.count}", f"{self.preset.label}: {value}", phase],
         )
         if result.pose is None:
             self.notice.annotate(frame, ["no person in view"])
@@ -366,12 +294,12 @@ class _Overlay:
         cv2.rectangle(frame, (x0, top), (x1, bottom), (235, 235, 235), max(1, round(s)))
         font = cv2.FONT_HERSHEY_SIMPLEX
         fs, tk = 0.6 * s, max(1, round(1.5 * s))
-        title = self.preset.signal
+        title = self.preset.label
         (tw, th), _ = cv2.getTextSize(title, font, fs, tk)
         put_label(
             frame, title, (min(x1 - tw, w - tw - 4), top - round(12 * s)), scale=fs, thickness=tk
         )
-        words = self.preset.phases
+        words = self.preset.words
         rest_deg, far_deg = (self.up, self.down) if self.rest == "up" else (self.down, self.up)
         marks = sorted(
             (
@@ -396,13 +324,13 @@ class _Overlay:
 def run(args: argparse.Namespace) -> int:
     """Run the app with parsed ``args``; returns the exit code (130 after Ctrl-C)."""
     from posekit.analyzers import Pipeline
+    from posekit.analyzers.exercises import make_counter
     from posekit.cli.run_cmd import (
         INTERRUPTED_EXIT,
         FrameProgress,
         StopOnInterrupt,
         build_tracker,
         ensure_models,
-        make_counter,
         open_input,
         options_from_args,
         parse_source,
@@ -411,14 +339,11 @@ def run(args: argparse.Namespace) -> int:
     from posekit.outputs import AtomicOutput, check_outputs, write_atomic
     from posekit.sinks import VideoSink, check_writable, codec_name
 
-    preset = PRESETS[args.exercise]
+    preset = EXERCISES[args.exercise]
     if args.target is not None:
         if not (math.isfinite(args.target) and 0 < args.target < 180):
             raise InputError(f"--target {args.target}: give an angle in degrees between 0 and 180")
-        preset = ExercisePreset(
-            preset.title, preset.signal, float(args.target), preset.joints, preset.phases,
-            preset.min_tempo,
-        )  # fmt: skip
+        preset = dataclasses.replace(preset, target=float(args.target))
     if args.max_frames is not None and args.max_frames < 1:
         raise InputError(f"--max-frames {args.max_frames}: give a positive number of frames")
     wanted = [("--output", args.output), ("--json", args.json), ("--plot", args.plot)]
@@ -558,7 +483,7 @@ def _text(text: str) -> Any:
 def _plot(
     path: str,
     name: str,
-    preset: ExercisePreset,
+    preset: Exercise,
     counter: Any,
     judged: list[RepFeedback],
     times: list[float],
@@ -578,16 +503,16 @@ def _plot(
     )
     cmp_rest, cmp_far = (">", "<") if counter.rest == "up" else ("<", ">")
     thresholds = [
-        (f"{preset.phases[0]} {cmp_rest}", rest_level),
-        (f"{preset.phases[2]} {cmp_far}", far_level),
+        (f"{preset.words[0]} {cmp_rest}", rest_level),
+        (f"{preset.words[2]} {cmp_far}", far_level),
         ("target", preset.target),
     ]
     title = (
-        f"{Path(name).name}: {preset.signal} over time, {counter.count} "
+        f"{Path(name).name}: {preset.label} over time, {counter.count} "
         f"{preset.title if counter.count != 1 else preset.title.rstrip('s')}"
     )
     image = plot_signal(
-        times, values, title=title, y_label=f"{preset.signal} (deg)",
+        times, values, title=title, y_label=f"{preset.label} (deg)",
         thresholds=thresholds, reps=spans,
     )  # fmt: skip
     return plot_output(image, path)
@@ -596,7 +521,7 @@ def _plot(
 def _summary(
     name: str,
     exercise: str,
-    preset: ExercisePreset,
+    preset: Exercise,
     counter: Any,
     judged: list[RepFeedback],
     frames: int,

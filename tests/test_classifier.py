@@ -26,6 +26,7 @@ from posekit.analyzers.classifier import (
     mirror_landmarks,
     pose_embedding,
 )
+from posekit.analyzers.reps import Phase
 from posekit.errors import InputError, TimestampError
 from posekit.pose import Pose
 from posekit.topology import Keypoint
@@ -368,7 +369,7 @@ def test_rep_counter_hysteresis(votes: list[float], expected: int) -> None:
     c = _counter()
     states = [c.update_votes(v, float(i)) for i, v in enumerate(votes)]
     assert states[-1].count == expected == c.count
-    assert sum(s.new_rep for s in states) == expected
+    assert sum(s.new_rep is not None for s in states) == expected
 
 
 def test_rep_counter_records_and_lost_person() -> None:
@@ -376,10 +377,10 @@ def test_rep_counter_records_and_lost_person() -> None:
     c.update_votes(7.0, 1.0)
     c.update_votes(9.0, 1.5)
     rep = c.update_votes(3.0, 2.0).reps[0]
-    assert (rep.start, rep.end, rep.duration, rep.peak_votes) == (1.0, 2.0, 1.0, 9.0)
+    assert (rep.start, rep.end, rep.duration, rep.depth) == (1.0, 2.0, 1.0, 9.0)
     c.update_votes(8.0, 3.0)
     lost = c.update(OfflineFrame(None, 3.1, 9))
-    assert lost.count == 1 and not lost.in_pose and lost.votes is None
+    assert lost.count == 1 and lost.phase is Phase.UNKNOWN and lost.value is None
     assert c.update_votes(0.0, 3.2).count == 1  # leaving the frame did not count
 
 

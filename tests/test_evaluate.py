@@ -1,4 +1,4 @@
-"""Tests of the PCK evaluation protocol (posekit.evaluate) and the ``posekit eval`` command."""
+"""Tests of the PCK evaluation protocol (posekit.eval) and the ``posekit eval`` command."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from posekit.cli import main as cli_main
 from posekit.cli.eval_cmd import ProgressLine
 from posekit.errors import InputError, SourceError
-from posekit.evaluate import (
+from posekit.eval import (
     CropBox,
     PckAccumulator,
     crop_box,
@@ -24,7 +24,7 @@ from posekit.evaluate import (
     extract_crop,
     load_targets,
     score_person,
-    torso_size,
+    torso_diagonal,
 )
 from posekit.topology import COCO17_NAMES
 
@@ -120,7 +120,7 @@ def test_to_image_is_the_inverse_translation() -> None:
     assert box.to_image([[0.0, 0.0], [7.5, 1.0]]).tolist() == [[-7.0, 12.0], [0.5, 13.0]]
 
 
-# ------------------------------------------------------------------------------ torso_size
+# ------------------------------------------------------------------------------ torso_diagonal
 
 
 def _coco(points: dict[int, tuple[float, float]], v: float = 2) -> np.ndarray:
@@ -146,14 +146,14 @@ def _coco(points: dict[int, tuple[float, float]], v: float = 2) -> np.ndarray:
 def test_torso_size(
     points: dict[int, tuple[float, float]], expected: float, error: type[Exception] | None
 ) -> None:
-    assert torso_size(_coco(points)) == pytest.approx(expected)
-    assert torso_size(_coco(points)[:, :2]) == pytest.approx(expected)
+    assert torso_diagonal(_coco(points)) == pytest.approx(expected)
+    assert torso_diagonal(_coco(points)[:, :2]) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("shape", [(16, 3), (17,), (17, 1), (33, 2)])
 def test_torso_size_rejects_bad_shapes(shape: tuple[int, ...]) -> None:
     with pytest.raises(InputError):
-        torso_size(np.zeros(shape))
+        torso_diagonal(np.zeros(shape))
 
 
 # ------------------------------------------------------------------------------ score_person

@@ -34,13 +34,15 @@ from conftest import DATA, MODELS_SRC
 
 import posekit
 from posekit.analyzers.classifier import PoseClassifier, file_sha256
-from posekit.analyzers.counters import Phase, PhaseWords, RepCounter
+from posekit.analyzers.counters import RepCounter
+from posekit.analyzers.exercises import EXERCISES, make_counter
+from posekit.analyzers.reps import Phase, PhaseWords
 from posekit.cli import build_parser, image_file, setup_logging
-from posekit.cli.run_cmd import EXERCISES, RunOptions, build_overlay, make_counter
+from posekit.cli.run_cmd import RunOptions, build_overlay
 from posekit.draw import AngleAnnotator, TextPanel, put_label
 from posekit.errors import InputError
 from posekit.pose import Pose
-from posekit_apps.squats import PRESETS, _Overlay
+from posekit_apps.squats import _Overlay
 from posekit_apps.squats import build_parser as squats_parser
 
 BIN = Path(sys.executable).parent
@@ -333,7 +335,7 @@ def _knee_pose(knee: float, size: int = 720) -> Pose:
 
 def _gauge_frame(value: float | None, background: int = 255) -> tuple[np.ndarray, Any]:
     counter = make_counter("squat")
-    overlay = _Overlay(PRESETS["squat"], counter.up, counter.down, counter.rest)
+    overlay = _Overlay(EXERCISES["squat"], counter.up, counter.down, counter.rest)
     frame = np.full((720, 1280, 3), background, np.uint8)
     overlay._gauge(frame, value)
     return frame, overlay
@@ -398,7 +400,7 @@ def _phase_texts(counter: RepCounter, knees: list[float]) -> list[str]:
 
 def test_one_phase_vocabulary_across_the_clis() -> None:
     for exercise in EXERCISES:
-        assert make_counter(exercise).words == PRESETS[exercise].phases
+        assert make_counter(exercise).words == EXERCISES[exercise].words
     knees = [170.0] * 10 + list(np.linspace(170, 90, 25)) + [90.0] * 5
     knees += list(np.linspace(90, 170, 25)) + [170.0] * 10
     assert _phase_texts(make_counter("squat"), knees) == [

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from posekit.analyzers.base import OfflineFrame
+from posekit.analyzers.body import normalize_body, segment_lengths, torso_size
 from posekit.analyzers.geometry import (
     ANGLE_NAMES,
     ANGLES,
@@ -18,11 +19,8 @@ from posekit.analyzers.geometry import (
     angle,
     angles,
     joint_angle,
-    normalize_body,
     pose_angles,
-    segment_lengths,
     stack_poses,
-    torso_size,
     trunk_lean,
 )
 from posekit.errors import InputError

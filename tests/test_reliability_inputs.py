@@ -25,7 +25,7 @@ from posekit.analyzers.base import OfflineFrame
 from posekit.analyzers.classifier import PoseClassifier
 from posekit.detector import ssd_anchors
 from posekit.errors import InputError, PosekitError, SourceError, TimestampError
-from posekit.evaluate import load_targets
+from posekit.eval import load_targets
 from posekit.image import MAX_PIXELS
 from posekit.inference import check_num_threads, default_num_threads, max_num_threads
 from posekit.results import TrackingState
@@ -370,9 +370,9 @@ def test_classifier_zip_bomb_refused_before_decompressing(
 ) -> None:
     """The declared sizes are checked against the budget (lowered here to keep the test small:
     the attack script runs the multi-GB bomb under a memory limit)."""
-    import posekit.analyzers.classifier as classifier
+    import posekit.analyzers.classifier.fileformat as fileformat
 
-    monkeypatch.setattr(classifier, "MAX_FILE_BYTES", 2**20, raising=False)
+    monkeypatch.setattr(fileformat, "MAX_FILE_BYTES", 2**20)
     bomb = _zip_bomb(tmp_path, 4 * 2**20)
     assert bomb.stat().st_size < 64 * 2**10  # 4 MiB of zeros deflate to a few kB
     with pytest.raises(InputError, match="would decompress to"):

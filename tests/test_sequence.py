@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 from conftest import DATA
 
+from posekit.analyzers.body import torso_size
 from posekit.analyzers.classifier import PoseClassifier
-from posekit.analyzers.geometry import angle, stack_poses, torso_size
+from posekit.analyzers.geometry import angle, stack_poses
 from posekit.analyzers.holistic import HolisticResult
 from posekit.errors import InputError
 from posekit.pose import Pose

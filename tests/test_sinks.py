@@ -15,7 +15,7 @@ import pytest
 from posekit.analyzers import Pipeline
 from posekit.analyzers.base import OfflineFrame
 from posekit.analyzers.classifier import ClassVotes
-from posekit.analyzers.counters import Phase, Rep, RepCount
+from posekit.analyzers.reps import Phase, Rep, RepCount
 from posekit.errors import InputError
 from posekit.pose import Pose
 from posekit.sinks import (

@@ -14,9 +14,10 @@ import cv2
 import pytest
 from conftest import BARBELL_VIDEO, DATA, MODELS_SRC, ROHAN_VIDEO
 
-from posekit.analyzers.counters import Rep
+from posekit.analyzers.exercises import EXERCISES
+from posekit.analyzers.reps import Rep
 from posekit_apps.plot import nice_ticks, plot_signal
-from posekit_apps.squats import PRESETS, build_parser, feedback
+from posekit_apps.squats import build_parser, feedback
 
 LABELS = json.loads((DATA / "videos" / "labels.json").read_text())
 DEV = DATA / "videos" / "squat_workouttracker_17.mp4"
@@ -125,7 +126,7 @@ def test_other_exercise_runs(tmp_path: Path) -> None:
         str(tmp_path / "p.json"),
     )
     assert proc.returncode == 0, proc.stderr
-    from posekit.cli.run_cmd import make_counter
+    from posekit.analyzers.exercises import make_counter
 
     summary = json.loads((tmp_path / "p.json").read_text())
     assert (summary["exercise"], summary["frames"]) == ("pushup", 30)
@@ -174,13 +175,13 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, make_args: Any, messag
 def test_feedback(
     exercise: str, depth: float, duration: float, reached: bool, too_fast: bool
 ) -> None:
-    from posekit.cli.run_cmd import make_counter
+    from posekit.analyzers.exercises import make_counter
 
     rep = Rep(1, start=0.0, bottom=duration / 2, end=duration, depth=depth, start_index=0,
               bottom_index=10, end_index=20)  # fmt: skip
-    f = feedback(rep, PRESETS[exercise], make_counter(exercise).rest)
+    f = feedback(rep, EXERCISES[exercise], make_counter(exercise).rest)
     assert (f.depth_reached, f.too_fast) == (reached, too_fast)
-    text = " ".join(f.lines(PRESETS[exercise]))
+    text = " ".join(f.lines(EXERCISES[exercise]))
     assert ("good depth" in text) is reached and ("slow down" in text) is too_fast
 
 

@@ -14,24 +14,18 @@ import pytest
 from conftest import TrackedVideo
 
 from posekit.analyzers import OfflineFrame, Phase, Pipeline
-from posekit.analyzers.counters import (
-    SIGNAL_NAMES,
+from posekit.analyzers.body import hip_height, torso_size
+from posekit.analyzers.counters import RepCounter
+from posekit.analyzers.exercises import (
     BicepCurlCounter,
-    Cue,
     JumpingJackCounter,
     LungeCounter,
     PushUpCounter,
-    RepCounter,
     SquatCounter,
 )
-from posekit.analyzers.geometry import (
-    angle,
-    hip_height,
-    project,
-    rotate_yaw,
-    synthetic_view,
-    torso_size,
-)
+from posekit.analyzers.geometry import angle
+from posekit.analyzers.signals import SIGNAL_NAMES, Cue
+from posekit.analyzers.synthetic import project, rotate_yaw, synthetic_view
 from posekit.errors import InputError
 from posekit.pose import Pose
 from posekit.topology import Keypoint

@@ -3,11 +3,15 @@
 * :class:`Pipeline` attaches filters (:class:`posekit.filters.PoseFilter`, e.g.
   :class:`posekit.filters.PoseSmoother`) and analyzers to a tracker stream or a recorded pose
   sequence; results land in ``frame.results[analyzer.name]``.
-* :mod:`posekit.analyzers.geometry`: joint angles (2-D and 3-D), trunk lean, segment lengths,
-  body-centred normalisation, :class:`AngleAnalyzer`.
-* :mod:`posekit.analyzers.counters`: :class:`RepCounter` and the presets :class:`SquatCounter`,
+* :mod:`posekit.analyzers.geometry`: joint angles (2-D and 3-D), trunk lean,
+  :class:`AngleAnalyzer`; :mod:`posekit.analyzers.body`: torso size, segment lengths,
+  body-centred coordinates, hip height.
+* :mod:`posekit.analyzers.counters`: :class:`RepCounter` (a :class:`Cue` of
+  :mod:`posekit.analyzers.signals` with hysteresis); :mod:`posekit.analyzers.exercises`: the
+  exercise table :data:`EXERCISES`, :func:`make_counter` and :class:`SquatCounter`,
   :class:`PushUpCounter`, :class:`LungeCounter`, :class:`BicepCurlCounter`,
-  :class:`JumpingJackCounter`.
+  :class:`JumpingJackCounter`. Every rep counter returns a :class:`RepCount`
+  (:mod:`posekit.analyzers.reps`).
 * :mod:`posekit.analyzers.classifier`: k-NN pose classifier (yoga / exercise states) with vote
   smoothing and a classifier-driven rep counter.
 * :mod:`posekit.analyzers.handoff` / :mod:`posekit.analyzers.holistic`: hand and face ROIs from
@@ -26,10 +30,15 @@ Example:
 """
 
 from posekit.analyzers.base import Analyzer, OfflineFrame, PoseFrame
+from posekit.analyzers.body import (
+    SEGMENTS,
+    hip_height,
+    normalize_body,
+    segment_lengths,
+    torso_size,
+)
 from posekit.analyzers.classifier import (
-    ClassRep,
     ClassRepCounter,
-    ClassRepState,
     ClassVotes,
     EMAVoteSmoother,
     FolderSamples,
@@ -38,20 +47,17 @@ from posekit.analyzers.classifier import (
     extract_folder_samples,
     pose_embedding,
 )
-from posekit.analyzers.counters import (
-    SIGNAL_NAMES,
+from posekit.analyzers.counters import RepCounter
+from posekit.analyzers.exercises import (
+    EXERCISES,
     BicepCurlCounter,
-    Cue,
+    Exercise,
     JumpingJackCounter,
     LungeCounter,
-    Phase,
-    PhaseWords,
     PushUpCounter,
-    Rep,
-    RepCount,
-    RepCounter,
     SquatCounter,
-    Tempo,
+    find_exercise,
+    make_counter,
 )
 from posekit.analyzers.geometry import (
     ANGLE_NAMES,
@@ -60,16 +66,9 @@ from posekit.analyzers.geometry import (
     JointTriple,
     angle,
     angles,
-    hip_height,
     joint_angle,
-    normalize_body,
     pose_angles,
-    project,
-    rotate_yaw,
-    segment_lengths,
     stack_poses,
-    synthetic_view,
-    torso_size,
     trunk_lean,
 )
 from posekit.analyzers.handoff import HandoffRois, RoiHandoff, face_roi, hand_roi
@@ -80,6 +79,8 @@ from posekit.analyzers.holistic import (
     roi_tracking_ok,
 )
 from posekit.analyzers.pipeline import AnalyzedFrame, Pipeline, ResultFrame
+from posekit.analyzers.reps import Phase, PhaseWords, Rep, RepCount, Tempo
+from posekit.analyzers.signals import SIGNAL_NAMES, Cue
 from posekit.face import (
     FaceDetection,
     FaceDetector,
@@ -93,17 +94,18 @@ from posekit.roi import transform_rect
 __all__ = [
     "ANGLES",
     "ANGLE_NAMES",
+    "EXERCISES",
+    "SEGMENTS",
     "SIGNAL_NAMES",
     "AnalyzedFrame",
     "Analyzer",
     "AngleAnalyzer",
     "BicepCurlCounter",
-    "ClassRep",
     "ClassRepCounter",
-    "ClassRepState",
     "ClassVotes",
     "Cue",
     "EMAVoteSmoother",
+    "Exercise",
     "FaceDetection",
     "FaceDetector",
     "FaceLandmarker",
@@ -138,19 +140,18 @@ __all__ = [
     "extract_folder_samples",
     "face_roi",
     "face_roi_from_landmarks",
+    "find_exercise",
     "hand_roi",
     "hand_roi_from_landmarks",
     "hip_height",
     "joint_angle",
+    "make_counter",
     "normalize_body",
     "pose_angles",
     "pose_embedding",
-    "project",
     "roi_tracking_ok",
-    "rotate_yaw",
     "segment_lengths",
     "stack_poses",
-    "synthetic_view",
     "torso_size",
     "transform_rect",
     "trunk_lean",

@@ -151,7 +151,7 @@ class ProgressLine:
 def run(args: argparse.Namespace) -> int:
     """Execute ``posekit eval`` with parsed ``args``; returns the exit code."""
     from posekit.analyzers.classifier import IMAGE_EXTENSIONS
-    from posekit.evaluate import evaluate_posekit
+    from posekit.eval import evaluate_posekit
     from posekit.outputs import check_outputs, write_text_atomic
 
     if args.json is not None:

@@ -43,19 +43,16 @@ from typing import TYPE_CHECKING, Any, TextIO
 from posekit.errors import InputError, PosekitError
 
 if TYPE_CHECKING:
-    from posekit.analyzers.counters import RepCounter
     from posekit.analyzers.pipeline import Pipeline
     from posekit.draw import Annotator
     from posekit.source import CaptureSource
     from posekit.tracker import Tracker
 
 __all__ = [
-    "EXERCISES",
     "FrameProgress",
     "RunJob",
     "RunOptions",
     "RunSummary",
-    "make_counter",
     "output_for",
     "parse_source",
     "register",
@@ -65,36 +62,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-EXERCISES: dict[str, str] = {
-    "squat": "SquatCounter",
-    "pushup": "PushUpCounter",
-    "lunge": "LungeCounter",
-    "curl": "BicepCurlCounter",
-    "jumping-jack": "JumpingJackCounter",
-}
-"""Exercise names accepted on the command line -> rep counter class in
-:mod:`posekit.analyzers.counters`."""
-
 SMOOTHING = ("mediapipe", "one-euro", "relative-velocity", "none")
-
-
-def make_counter(exercise: str) -> RepCounter:
-    """The preset rep counter of ``exercise`` (a key of :data:`EXERCISES`).
-
-    Raises:
-        InputError: unknown exercise (the message lists the known ones).
-
-    Example:
-        >>> make_counter("pushup").name
-        'pushups'
-    """
-    from posekit.analyzers import counters
-
-    name = EXERCISES.get(exercise)
-    if name is None:
-        raise InputError(f"unknown exercise {exercise!r}: choose one of {', '.join(EXERCISES)}")
-    counter: RepCounter = getattr(counters, name)()
-    return counter
 
 
 def parse_source(text: str) -> int | str:
@@ -379,6 +347,7 @@ def build_tracker(options: RunOptions) -> Tracker:
 def build_pipeline(options: RunOptions) -> Pipeline:
     """Filters and analyzers of ``options`` (the --smoothing, --angles, --count, --hands-face)."""
     from posekit.analyzers import AngleAnalyzer, Pipeline
+    from posekit.analyzers.exercises import make_counter
     from posekit.filters import PoseFilter, PoseSmoother
 
     filters: list[PoseFilter] = []
@@ -515,9 +484,11 @@ def run_job(
     for what, path in outputs:
         if path is not None:
             check_writable(path, what)
+    from posekit.analyzers.exercises import find_exercise
+
     stop = interrupt if interrupt is not None else StopOnInterrupt()
     pipeline = build_pipeline(options)
-    counter_name = None if options.count is None else make_counter(options.count).name
+    counter_name = None if options.count is None else find_exercise(options.count).result_key
     src = open_input(job.source)
     name = source_stem(job.source) if isinstance(job.source, int) else str(job.source)
     sinks: list[Sink] = []
@@ -826,6 +797,7 @@ def add_tracker_options(p: argparse.ArgumentParser) -> None:
 
 def register(subparsers: Any) -> None:
     """Add the ``run`` sub-command to ``posekit``'s sub-parsers."""
+    from posekit.analyzers.exercises import EXERCISES, exercise_name
     from posekit.analyzers.geometry import ANGLE_NAMES
 
     p = subparsers.add_parser(
@@ -882,6 +854,7 @@ def register(subparsers: Any) -> None:
     )
     plug.add_argument(
         "--count",
+        type=exercise_name,
         choices=tuple(EXERCISES),
         default=None,
         metavar="EXERCISE",
