@@ -3,7 +3,8 @@
 Each sink takes the frames of a tracker or pipeline stream (:class:`~posekit.tracker.FrameResult`
 or anything with the same attributes) through ``write(frame)`` and is closed with ``close()``
 (sinks are context managers). They fail early with :class:`~posekit.errors.InputError` and a fix
-when the output path cannot be written.
+when the output path cannot be written. Analyzer results are written through their
+``to_record()`` (see :mod:`posekit.records`): no sink knows an analyzer's type.
 
 * :class:`JsonlSink`: one JSON object per line and per frame, the *frame record*::
 
@@ -17,8 +18,9 @@ when the output path cannot be written.
   back with :func:`read_jsonl` (validated).
 * :class:`CsvSink`: one row per frame with named columns: ``frame, timestamp, state, score``
   then ``<keypoint>_x, _y, _z, _visibility, _presence`` for the 33 keypoints in
-  :class:`~posekit.topology.Keypoint` order (optionally ``<keypoint>_world_x/_y/_z``, angle
-  and rep-counter columns). Frames without a pose have empty cells.
+  :class:`~posekit.topology.Keypoint` order (optionally ``<keypoint>_world_x/_y/_z``, then
+  result columns read from the records under keys fixed up front, e.g. the analyzers'
+  :func:`analyzer_columns`). Frames without a pose have empty cells.
 * :class:`VideoSink`: frames (annotated in place by an optional annotator) to a video file.
 
 Example:
@@ -331,8 +333,9 @@ def frame_json_schema() -> dict[str, Any]:
             "results": {
                 "type": "object",
                 "default": {},
-                "description": "Analyzer outputs by analyzer name (angles in degrees, rep "
-                "counters as {count, phase, value, new_rep}, classifiers as {votes, k, label}).",
+                "description": "Analyzer outputs by analyzer name, each its per-frame record "
+                "(angles in degrees, rep counters as {count, phase, value, new_rep}, "
+                "classifiers as {votes, k, label}).",
             },
         },
         "$defs": {**defs, "Pose": pose},
