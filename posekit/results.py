@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 from posekit.detector import Detection
 from posekit.pose import Pose
+from posekit.records import frame_record
 from posekit.roi import RotatedRect
 
 __all__ = ["FrameResult", "Timings", "TrackingState"]
@@ -99,3 +100,14 @@ class FrameResult:
     def has_pose(self) -> bool:
         """True when a pose was found on this frame."""
         return self.pose is not None
+
+    def to_record(self) -> dict[str, Any]:
+        """The frame record :class:`~posekit.sinks.JsonlSink` writes: frame, timestamp, state,
+        pose, roi and each result's ``to_record()`` (see :func:`posekit.records.frame_record`).
+
+        >>> FrameResult(pose=None, state=TrackingState.LOST, timestamp=0.5, index=3).to_record()
+        ... # doctest: +NORMALIZE_WHITESPACE
+        {'schema_version': 1, 'frame': 3, 'timestamp': 0.5, 'state': 'lost', 'pose': None,
+         'roi': None, 'results': {}}
+        """
+        return frame_record(self)

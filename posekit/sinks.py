@@ -3,7 +3,8 @@
 Each sink takes the frames of a tracker or pipeline stream (:class:`~posekit.tracker.FrameResult`
 or anything with the same attributes) through ``write(frame)`` and is closed with ``close()``
 (sinks are context managers). They fail early with :class:`~posekit.errors.InputError` and a fix
-when the output path cannot be written.
+when the output path cannot be written. Analyzer results are written through their
+``to_record()`` (see :mod:`posekit.records`): no sink knows an analyzer's type.
 
 * :class:`JsonlSink`: one JSON object per line and per frame, the *frame record*::
 
@@ -17,8 +18,9 @@ when the output path cannot be written.
   back with :func:`read_jsonl` (validated).
 * :class:`CsvSink`: one row per frame with named columns: ``frame, timestamp, state, score``
   then ``<keypoint>_x, _y, _z, _visibility, _presence`` for the 33 keypoints in
-  :class:`~posekit.topology.Keypoint` order (optionally ``<keypoint>_world_x/_y/_z``, angle
-  and rep-counter columns). Frames without a pose have empty cells.
+  :class:`~posekit.topology.Keypoint` order (optionally ``<keypoint>_world_x/_y/_z``, then
+  result columns read from the records under keys fixed up front, e.g. the analyzers'
+  :func:`analyzer_columns`). Frames without a pose have empty cells.
 * :class:`VideoSink`: frames (annotated in place by an optional annotator) to a video file.
 
 Example:
@@ -37,8 +39,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import dataclasses
-import enum
 import errno
 import functools
 import json
@@ -46,7 +46,7 @@ import logging
 import math
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Final, Literal
@@ -56,7 +56,8 @@ import numpy as np
 from posekit.errors import InputError
 from posekit.outputs import AtomicOutput, output_error, write_atomic
 from posekit.pose import Pose
-from posekit.roi import RotatedRect
+from posekit.records import FRAME_SCHEMA_VERSION, frame_state, to_json_value
+from posekit.records import frame_record as _frame_record
 from posekit.topology import KEYPOINT_NAMES
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ __all__ = [
     "Sink",
     "VideoSink",
     "abort_sinks",
+    "analyzer_columns",
     "can_write_h264",
     "check_frame_record",
     "check_writable",
@@ -84,9 +86,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-FRAME_SCHEMA_VERSION: Final = 1
-"""Version of the frame record layout written by :class:`JsonlSink`."""
 
 _KEYPOINT_FIELDS: Final = ("x", "y", "z", "visibility", "presence")
 
@@ -245,100 +244,32 @@ def abort_sinks(sinks: Sequence[Sink]) -> None:
 
 # ---------------------------------------------------------------------------------- JSON
 def result_to_json(value: Any) -> Any:
-    """An analyzer output as plain JSON values.
+    """An analyzer output as plain JSON values: its ``to_record()``, or the plain conversion
+    of :func:`posekit.records.to_json_value` (dataclasses, mappings, numbers, enums, arrays,
+    poses; non-finite floats ``null``).
 
-    Rep counters give ``{"count", "phase", "value", "new_rep"}`` (the full rep list stays out of
-    the per-frame records); other dataclasses become objects, enums their value, arrays lists,
-    poses :meth:`Pose.to_dict`, non-finite floats ``null``.
+    Raises:
+        InputError: a type with neither ``to_record()`` nor a plain conversion.
 
     Example:
         >>> from posekit.analyzers.reps import Phase, RepCount
         >>> result_to_json(RepCount(count=2, phase=Phase.REST, value=171.0, reps=()))
         {'count': 2, 'phase': 'rest', 'value': 171.0, 'new_rep': None}
     """
-    from posekit.analyzers.reps import RepCount
-
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, RepCount):
-        return {
-            "count": value.count,
-            "phase": value.phase.value,
-            "value": result_to_json(value.value),
-            "new_rep": None if value.new_rep is None else _rep_json(value.new_rep),
-        }
-    if isinstance(value, Pose):
-        return value.to_dict()
-    if isinstance(value, enum.Enum):
-        return result_to_json(value.value)
-    if isinstance(value, np.ndarray):
-        if value.dtype.kind == "f" and not np.isfinite(value).all():
-            return result_to_json(value.tolist())
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return result_to_json(value.item())
-    if isinstance(value, Mapping):
-        return {str(k): result_to_json(v) for k, v in value.items()}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {f.name: result_to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        label = getattr(value, "label", None)  # e.g. ClassVotes: the winning class
-        if isinstance(label, str) and "label" not in out:
-            out["label"] = label
-        return out
-    if isinstance(value, (list, tuple)):
-        return [result_to_json(v) for v in value]
-    return str(value)
-
-
-def _rep_json(rep: Any) -> dict[str, Any]:
-    return {
-        "number": rep.number,
-        "start": rep.start,
-        "bottom": rep.bottom,
-        "end": rep.end,
-        "depth": rep.depth,
-        "duration": rep.duration,
-        "start_index": rep.start_index,
-        "bottom_index": rep.bottom_index,
-        "end_index": rep.end_index,
-    }
-
-
-def _roi_json(roi: RotatedRect | None) -> dict[str, float] | None:
-    if roi is None:
-        return None
-    return {
-        "center_x": roi.center_x,
-        "center_y": roi.center_y,
-        "width": roi.width,
-        "height": roi.height,
-        "rotation": roi.rotation,
-    }
-
-
-def _state(frame: Any) -> str:
-    state = getattr(frame, "state", None)
-    if state is not None:
-        return str(getattr(state, "value", state))
-    return "lost" if frame.pose is None else "tracking"
+    return to_json_value(value)
 
 
 def frame_record(frame: Any) -> dict[str, Any]:
     """The JSON frame record of one frame (see the module docstring and
-    :func:`frame_json_schema`)."""
-    pose = frame.pose
-    results = getattr(frame, "results", None) or {}
-    return {
-        "schema_version": FRAME_SCHEMA_VERSION,
-        "frame": int(frame.index),
-        "timestamp": float(frame.timestamp),
-        "state": _state(frame),
-        "pose": None if pose is None else pose.to_dict(),
-        "roi": _roi_json(getattr(frame, "roi", None)),
-        "results": {str(k): result_to_json(v) for k, v in results.items()},
-    }
+    :func:`frame_json_schema`): ``frame.to_record()`` where the frame has it
+    (:class:`~posekit.results.FrameResult`, ``AnalyzedFrame``), else the same record built from
+    its attributes (:func:`posekit.records.frame_record`).
+
+    Raises:
+        InputError: a result cannot be converted (no ``to_record()`` and not plain data).
+    """
+    to_record = getattr(frame, "to_record", None)
+    return to_record() if callable(to_record) else _frame_record(frame)
 
 
 def frame_json_schema() -> dict[str, Any]:
@@ -402,8 +333,9 @@ def frame_json_schema() -> dict[str, Any]:
             "results": {
                 "type": "object",
                 "default": {},
-                "description": "Analyzer outputs by analyzer name (angles in degrees, rep "
-                "counters as {count, phase, value, new_rep}, classifiers as {votes, k, label}).",
+                "description": "Analyzer outputs by analyzer name, each its per-frame record "
+                "(angles in degrees, rep counters as {count, phase, value, new_rep}, "
+                "classifiers as {votes, k, label}).",
             },
         },
         "$defs": {**defs, "Pose": pose},
@@ -636,24 +568,67 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[dict[str, Any], P
 
 
 # ---------------------------------------------------------------------------------- CSV
+Column = tuple[str, str]
+"""Where a CSV cell comes from: ``(result name, key in its record)``, nested keys joined by
+``"."`` (``("squats", "count")``, ``("squats", "new_rep.depth")``)."""
+
+
+def analyzer_columns(analyzers: Iterable[Any]) -> dict[str, Column]:
+    """The CSV columns the analyzers declare: each analyzer's ``csv_columns()`` (column name ->
+    key in its record) under its ``name``; analyzers without the method add none.
+
+    Raises:
+        InputError: two analyzers declare the same column name.
+
+    Example:
+        >>> from posekit.analyzers import AngleAnalyzer, SquatCounter
+        >>> list(analyzer_columns([AngleAnalyzer(["left_knee"]), SquatCounter()]))
+        ['angle_left_knee', 'squats_count', 'squats_phase']
+    """
+    out: dict[str, Column] = {}
+    for analyzer in analyzers:
+        declare = getattr(analyzer, "csv_columns", None)
+        if not callable(declare):
+            continue
+        name = str(analyzer.name)
+        for column, key in declare().items():
+            if column in out:
+                raise InputError(
+                    f"two analyzers write the CSV column {column!r} ({out[column][0]!r} and "
+                    f"{name!r}): give one of them another name"
+                )
+            out[str(column)] = (name, str(key))
+    return out
+
+
 class CsvSink(_AtomicSink):
     """Frames as CSV: one row per frame, named columns (see :meth:`header`).
 
     Like :class:`JsonlSink`, it writes a temporary file renamed into place by :meth:`close`.
+    Result columns are read from the results' records (``to_record()``, see
+    :mod:`posekit.records`) under keys fixed when the sink is made, never from a result's type;
+    a frame without the result, or whose record lacks the key, has an empty cell.
 
     Args:
         path: the output file (replaced on close).
         world: add ``<keypoint>_world_x/_y/_z`` (metres) columns.
-        angles: add ``angle_<name>`` columns read from the ``"angles"`` result of an
-            :class:`~posekit.analyzers.geometry.AngleAnalyzer` in the pipeline.
-        counters: add ``<name>_count`` and ``<name>_phase`` columns read from the rep
-            counter results named ``name``.
+        angles: add ``angle_<name>`` columns, key ``<name>`` of the ``"angles"`` result (an
+            :class:`~posekit.analyzers.geometry.AngleAnalyzer` in the pipeline).
+        counters: add ``<name>_count`` and ``<name>_phase`` columns, keys ``count`` and
+            ``phase`` of the rep counter results named ``name``.
+        columns: more columns, ``{column name: (result name, record key)}``, e.g. the
+            :func:`analyzer_columns` of a pipeline's analyzers.
         precision: significant digits of the numbers.
         what: the option that named the file, for messages.
 
     Raises:
-        InputError: the path cannot be written.
+        InputError: the path cannot be written, a column name repeats, or (from :meth:`write`)
+            a result cannot be converted to a record.
         OutputError: writing failed (full disk...): the partial file is removed.
+
+    Example:
+        >>> CsvSink.header(columns={"yoga_label": ("yoga", "label")})[-1]
+        'yoga_label'
     """
 
     def __init__(
@@ -663,6 +638,7 @@ class CsvSink(_AtomicSink):
         world: bool = False,
         angles: Sequence[str] = (),
         counters: Sequence[str] = (),
+        columns: Mapping[str, Column] | None = None,
         precision: int = 7,
         what: str = "--csv",
     ) -> None:
@@ -672,7 +648,13 @@ class CsvSink(_AtomicSink):
         self.angles = tuple(angles)
         self.counters = tuple(counters)
         self._fmt = f"{{:.{int(precision)}g}}"
-        self.columns = self.header(world=self.world, angles=self.angles, counters=self.counters)
+        sources = self.result_columns(angles=self.angles, counters=self.counters, columns=columns)
+        self.columns = self.header(world=self.world, columns=sources)
+        # result name -> (position in the result cells, record key path)
+        self._sources: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+        for i, (result, key) in enumerate(sources.values()):
+            self._sources.setdefault(result, []).append((i, tuple(key.split("."))))
+        self._empty_results = [""] * len(sources)
         n_kp = len(KEYPOINT_NAMES) * (len(_KEYPOINT_FIELDS) + (3 if self.world else 0))
         self._empty_pose = [""] * (1 + n_kp)
         self._stack = np.empty((len(KEYPOINT_NAMES), len(_KEYPOINT_FIELDS)), np.float32)
@@ -684,27 +666,63 @@ class CsvSink(_AtomicSink):
         self._row(self.columns)
 
     @staticmethod
+    def result_columns(
+        *,
+        angles: Sequence[str] = (),
+        counters: Sequence[str] = (),
+        columns: Mapping[str, Column] | None = None,
+    ) -> dict[str, Column]:
+        """The result columns, in order: ``{column name: (result name, record key)}``.
+
+        Raises:
+            InputError: a column name repeats.
+        """
+        out: dict[str, Column] = {f"angle_{a}": ("angles", a) for a in angles}
+        for c in counters:
+            out[f"{c}_count"] = (c, "count")
+            out[f"{c}_phase"] = (c, "phase")
+        for column, source in (columns or {}).items():
+            if column in out:
+                raise InputError(f"the CSV column {column!r} is asked for twice: name it once")
+            out[column] = source
+        return out
+
+    @staticmethod
     def header(
-        *, world: bool = False, angles: Sequence[str] = (), counters: Sequence[str] = ()
+        *,
+        world: bool = False,
+        angles: Sequence[str] = (),
+        counters: Sequence[str] = (),
+        columns: Mapping[str, Column] | None = None,
     ) -> list[str]:
         """The column names, in order."""
         cols = ["frame", "timestamp", "state", "score"]
         cols += [f"{k}_{f}" for k in KEYPOINT_NAMES for f in _KEYPOINT_FIELDS]
         if world:
             cols += [f"{k}_world_{a}" for k in KEYPOINT_NAMES for a in "xyz"]
-        cols += [f"angle_{a}" for a in angles]
-        for c in counters:
-            cols += [f"{c}_count", f"{c}_phase"]
+        cols += CsvSink.result_columns(angles=angles, counters=counters, columns=columns)
         return cols
 
-    def _num(self, v: float | None) -> str:
-        return "" if v is None or not math.isfinite(v) else self._fmt.format(v)
+    def _cell(self, v: Any) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, float):
+            return self._fmt.format(v) if math.isfinite(v) else ""
+        if isinstance(v, (str, int)):
+            return str(v)
+        return json.dumps(v, allow_nan=False, separators=(",", ":"))
 
     def write(self, frame: Any) -> None:
+        """Write one frame's row.
+
+        Raises:
+            InputError: the sink is closed, or a result has no record (see
+                :func:`posekit.records.to_json_value`).
+        """
         if self._file is None:
             raise InputError(f"{self.path} is closed: write frames before close()")
         fmt = self._fmt.format
-        row: list[str] = [str(int(frame.index)), fmt(float(frame.timestamp)), _state(frame)]
+        row: list[str] = [str(int(frame.index)), fmt(float(frame.timestamp)), frame_state(frame)]
         pose: Pose | None = frame.pose
         if pose is None:
             row += self._empty_pose
@@ -721,16 +739,20 @@ class CsvSink(_AtomicSink):
                 row += (
                     [""] * (3 * len(KEYPOINT_NAMES)) if w is None else map(fmt, w.ravel().tolist())
                 )
-        results = getattr(frame, "results", None) or {}
-        if self.angles:
-            values = results.get("angles") or {}
-            row += [self._num(values.get(a)) for a in self.angles]
-        for c in self.counters:
-            state = results.get(c)
-            if state is None:
-                row += ["", ""]
-            else:
-                row += [str(state.count), state.phase.value]
+        if self._sources:
+            cells = list(self._empty_results)
+            results = getattr(frame, "results", None) or {}
+            for name, wanted in self._sources.items():
+                result = results.get(name)
+                if result is None:
+                    continue
+                record = to_json_value(result, f"the result {name!r}")
+                for i, path in wanted:
+                    v = record
+                    for part in path:
+                        v = v.get(part) if isinstance(v, dict) else None
+                    cells[i] = self._cell(v)
+            row += cells
         self._row(row)
         self.frames += 1
 

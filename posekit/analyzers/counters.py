@@ -46,7 +46,7 @@ from typing import Final, Literal
 
 from posekit.analyzers.base import Analyzer, PoseFrame
 from posekit.analyzers.geometry import DEFAULT_MIN_VISIBILITY, JointTriple, Space
-from posekit.analyzers.reps import GENERIC_WORDS, Phase, PhaseWords, Rep, RepCount
+from posekit.analyzers.reps import GENERIC_WORDS, Phase, PhaseWords, Rep, RepCount, rep_columns
 from posekit.analyzers.signals import Cue
 from posekit.errors import InputError
 from posekit.pose import Pose
@@ -207,6 +207,10 @@ class RepCounter(Analyzer[RepCount]):
         if pose is None:
             return None
         return self._cue_for(pose).measure(pose, self.min_visibility)
+
+    def csv_columns(self) -> dict[str, str]:
+        """CSV columns of this counter's record (see :func:`posekit.sinks.analyzer_columns`)."""
+        return rep_columns(self.name)
 
     def update(self, frame: PoseFrame) -> RepCount:
         """Consume one frame (a pose or ``None``) and return the count so far."""

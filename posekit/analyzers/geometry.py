@@ -339,6 +339,12 @@ class AngleAnalyzer(Analyzer[Mapping[str, "float | None"]]):
         self.min_visibility = float(min_visibility)
         self.name = name
 
+    def csv_columns(self) -> dict[str, str]:
+        """CSV columns ``angle_<angle>`` (``<name>_<angle>`` for another analyzer name than
+        ``"angles"``), see ``posekit.sinks.analyzer_columns``."""
+        prefix = "angle" if self.name == "angles" else self.name
+        return {f"{prefix}_{n}": n for n in self.names}
+
     def update(self, frame: PoseFrame) -> Mapping[str, float | None]:
         return pose_angles(
             frame.pose, self.names, space=self.space, min_visibility=self.min_visibility

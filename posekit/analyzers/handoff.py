@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -42,6 +42,7 @@ from posekit.analyzers.base import Analyzer, PoseFrame
 from posekit.errors import InputError
 from posekit.hands import HAND_ROI_SHIFT_Y, HandSide, hand_side
 from posekit.pose import Pose
+from posekit.records import roi_record
 from posekit.roi import RotatedRect, bbox_rect, rotation_between, transform_rect
 
 __all__ = [
@@ -131,6 +132,14 @@ class HandoffRois:
             hand_roi(pose, "right", min_visibility=min_wrist_visibility),
             face_roi(pose),
         )
+
+    def to_record(self) -> dict[str, Any]:
+        """``{left_hand, right_hand, face}``: each an ROI record or None."""
+        return {
+            "left_hand": roi_record(self.left_hand),
+            "right_hand": roi_record(self.right_hand),
+            "face": roi_record(self.face),
+        }
 
 
 class RoiHandoff(Analyzer["HandoffRois | None"]):

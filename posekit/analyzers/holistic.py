@@ -56,6 +56,7 @@ from posekit.face import (
 from posekit.hands import HandLandmarker, HandLandmarks, HandSide, hand_roi_from_landmarks
 from posekit.image import as_frame
 from posekit.pose import Pose
+from posekit.records import to_json_value
 from posekit.roi import RotatedRect, transform_rect
 
 __all__ = [
@@ -152,6 +153,20 @@ class HolisticResult:
     left_hand_tracked: bool = False
     right_hand_tracked: bool = False
     face_tracked: bool = False
+
+    def to_record(self) -> dict[str, Any]:
+        """The frame's parts as JSON values: ``pose`` (``Pose.to_dict``), ``left_hand``,
+        ``right_hand`` and ``face`` (their fields, arrays as lists) or None, and the three
+        ``*_tracked`` flags."""
+        return {
+            "pose": None if self.pose is None else self.pose.to_dict(),
+            "left_hand": to_json_value(self.left_hand, "left_hand"),
+            "right_hand": to_json_value(self.right_hand, "right_hand"),
+            "face": to_json_value(self.face, "face"),
+            "left_hand_tracked": self.left_hand_tracked,
+            "right_hand_tracked": self.right_hand_tracked,
+            "face_tracked": self.face_tracked,
+        }
 
 
 class Holistic:

@@ -46,6 +46,7 @@ from posekit.analyzers.base import Analyzer, OfflineFrame, PoseFrame
 from posekit.errors import InputError
 from posekit.filters import PoseFilter
 from posekit.pose import Pose
+from posekit.records import frame_record
 from posekit.results import FrameResult
 from posekit.timestamps import check_timestamp
 
@@ -74,6 +75,11 @@ class AnalyzedFrame:
     timestamp: float
     index: int
     results: Mapping[str, Any]
+
+    def to_record(self) -> dict[str, Any]:
+        """The frame record :class:`~posekit.sinks.JsonlSink` writes (see
+        :func:`posekit.records.frame_record`)."""
+        return frame_record(self)
 
 
 class Pipeline:

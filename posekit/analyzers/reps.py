@@ -15,12 +15,13 @@ Example:
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from posekit.analyzers.signals import Cue
 
-__all__ = ["GENERIC_WORDS", "Phase", "PhaseWords", "Rep", "RepCount", "Tempo"]
+__all__ = ["GENERIC_WORDS", "Phase", "PhaseWords", "Rep", "RepCount", "Tempo", "rep_columns"]
 
 
 class Phase(enum.Enum):
@@ -124,6 +125,24 @@ class Rep:
         """Seconds down to the turning point and back up from it."""
         return Tempo(self.bottom - self.start, self.end - self.bottom)
 
+    def to_record(self) -> dict[str, Any]:
+        """The rep as JSON values: its fields and ``duration``.
+
+        >>> Rep(1, 0.0, 1.0, 2.0, 85.0, 0, 25, 50).to_record()["duration"]
+        2.0
+        """
+        return {
+            "number": self.number,
+            "start": self.start,
+            "bottom": self.bottom,
+            "end": self.end,
+            "depth": self.depth,
+            "duration": self.duration,
+            "start_index": self.start_index,
+            "bottom_index": self.bottom_index,
+            "end_index": self.end_index,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class RepCount:
@@ -164,3 +183,28 @@ class RepCount:
         """The phase in the exercise's words (``"standing"``, ``"going down"``, ``"bottom"``,
         ``"coming up"`` for squats): what displays print."""
         return self.words.word(self.phase, self.at_turn)
+
+    def to_record(self) -> dict[str, Any]:
+        """This frame's state as JSON values: ``{count, phase, value, new_rep}`` (the rep
+        completed on this frame, else None); the rep history stays out, so that a record has
+        the same size on every frame.
+
+        >>> RepCount(2, Phase.REST, float("nan"), ()).to_record()
+        {'count': 2, 'phase': 'rest', 'value': None, 'new_rep': None}
+        """
+        value = self.value
+        return {
+            "count": self.count,
+            "phase": self.phase.value,
+            "value": None if value is None or not math.isfinite(value) else float(value),
+            "new_rep": None if self.new_rep is None else self.new_rep.to_record(),
+        }
+
+
+def rep_columns(name: str) -> dict[str, str]:
+    """The CSV columns of a rep counter named ``name``: column -> key of its record.
+
+    >>> rep_columns("squats")
+    {'squats_count': 'count', 'squats_phase': 'phase'}
+    """
+    return {f"{name}_count": "count", f"{name}_phase": "phase"}

@@ -475,6 +475,7 @@ def run_job(
         Sink,
         VideoSink,
         abort_sinks,
+        analyzer_columns,
         check_writable,
         close_sinks,
     )
@@ -513,8 +514,7 @@ def run_job(
                     CsvSink(
                         job.csv,
                         world=options.world,
-                        angles=options.angles,
-                        counters=() if counter_name is None else (counter_name,),
+                        columns=analyzer_columns(pipeline.analyzers),
                     )
                 )
             t0 = time.perf_counter()

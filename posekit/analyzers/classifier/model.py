@@ -74,6 +74,18 @@ class ClassVotes:
         """Votes of ``name`` divided by ``k`` (0 for an unknown class)."""
         return float(self.votes.get(name, 0.0)) / self.k if self.k else 0.0
 
+    def to_record(self) -> dict[str, Any]:
+        """``{votes, k, label}`` as JSON values.
+
+        >>> ClassVotes({"a": 7.0, "b": 3.0}, k=10).to_record()
+        {'votes': {'a': 7.0, 'b': 3.0}, 'k': 10, 'label': 'a'}
+        """
+        return {
+            "votes": {str(n): float(v) for n, v in self.votes.items()},
+            "k": int(self.k),
+            "label": self.label,
+        }
+
 
 def _training_landmarks(seq: PoseSequence, person: int = 0) -> F32Array:
     """``(F, 33, 3)`` float32 ``[x, y, z]`` pixels of one person's body in a sequence."""

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from posekit.analyzers.base import Analyzer, PoseFrame
 from posekit.analyzers.classifier.model import ClassVotes, PoseClassifier
-from posekit.analyzers.reps import Phase, PhaseWords, Rep, RepCount
+from posekit.analyzers.reps import Phase, PhaseWords, Rep, RepCount, rep_columns
 from posekit.errors import InputError
 from posekit.timestamps import check_timestamp
 
@@ -103,6 +103,10 @@ class PoseClassifierAnalyzer(Analyzer[ClassVotes | None]):
 
     def reset(self) -> None:
         self._smoother.reset()
+
+    def csv_columns(self) -> dict[str, str]:
+        """CSV column ``<name>_label``: the winning class (see ``posekit.sinks``)."""
+        return {f"{self.name}_label": "label"}
 
     def update(self, frame: PoseFrame) -> ClassVotes | None:
         pose = frame.pose
@@ -199,6 +203,10 @@ class ClassRepCounter(Analyzer[RepCount]):
     def reps(self) -> tuple[Rep, ...]:
         """The counted reps, oldest first."""
         return self._reps
+
+    def csv_columns(self) -> dict[str, str]:
+        """CSV columns of this counter's record (see :func:`posekit.sinks.analyzer_columns`)."""
+        return rep_columns(self.name)
 
     def update(self, frame: PoseFrame) -> RepCount:
         pose = frame.pose
