@@ -86,9 +86,16 @@ class RotatedRect:
         scale: float = POSE_ROI_SCALE,
         target_angle: float = math.pi / 2,
     ) -> RotatedRect:
-        """ROI from a centre point and a size/rotation point, in pixels (see module docstring).
+        """ROI from a centre point and a size/rotation point, in pixels.
 
-        ``scale=1.0`` gives the raw alignment square (MediaPipe's object-scale ROI for smoothing).
+        Centre ``center``, side ``2 * |scale_point - center| * scale``, rotation 0 when
+        ``scale_point`` is straight above ``center`` (``docs/design/tracking.md`` has the
+        formula). ``scale=1.0`` gives the raw alignment square (MediaPipe's object-scale ROI
+        for smoothing).
+
+        Example:
+            >>> RotatedRect.from_alignment_points((10.0, 50.0), (10.0, 40.0), scale=1.0).width
+            20.0
         """
         x0, y0 = (float(v) for v in np.asarray(center, dtype=np.float64).reshape(2))
         x1, y1 = (float(v) for v in np.asarray(scale_point, dtype=np.float64).reshape(2))
