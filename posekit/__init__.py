@@ -1,11 +1,13 @@
 """posekit: real-time single-person body pose tracking (BlazePose) on onnxruntime.
 
-The pipeline, one module per stage: :mod:`posekit.source` (frames) -> :mod:`posekit.detector`
-(person detector) -> :mod:`posekit.roi` (rotated region of interest) -> :mod:`posekit.landmarks`
-(33 keypoints, world landmarks, mask) -> :mod:`posekit.filters` (smoothing) ->
-:mod:`posekit.analyzers` (angles, rep counters, classifiers, hand/face handoff), driven frame by
-frame by :class:`Tracker`. Models are converted from Google's official TFLite files by
-:mod:`posekit.convert` and managed by :mod:`posekit.models`.
+The pipeline, one module per stage: :mod:`posekit.source` (frames) -> :mod:`posekit.image`
+(frame checks) -> :mod:`posekit.detector` (person detector) -> :mod:`posekit.roi` (rotated
+region of interest) -> :mod:`posekit.landmarks` (33 keypoints, world landmarks, mask) ->
+:mod:`posekit.hands` / :mod:`posekit.face` -> :mod:`posekit.filters` (smoothing), driven frame
+by frame by :class:`Tracker`; :mod:`posekit.analyzers` holds the plugins (angles, rep counters,
+classifiers, holistic), :mod:`posekit.sinks` and :mod:`posekit.draw` the outputs. Models are
+converted from Google's official TFLite files by :mod:`posekit.convert` and managed by
+:mod:`posekit.models`. The layers and their imports: ``docs/design/architecture.md``.
 
 Example:
     >>> import posekit

@@ -1,13 +1,10 @@
 """How hard the tracker looks for the person on a frame that runs the detector.
 
-:class:`AccuracyPolicy` bounds the cost by counting model runs; :class:`PersonFinder` runs the
-search on one frame: the normal detector pass, then the :data:`RECOVERY_PASSES` in order while
-nobody passes the landmark presence gate, then (image mode) re-crops from the auxiliary points
-while the crop still moves and the optional test-time flip. ``"fast"`` is MediaPipe's single
-pass; ``"balanced"`` never costs more than 2 single passes, ``"best"`` 4 (the budget cuts the
-pass list short; ``rotate180`` and ``flip`` need a custom policy). A recovery candidate must
-also fill its crop (its landmarks span at least 0.4 of the crop side), which rejects low-score
-detections with nonsense alignment. Tracking frames never come here.
+:class:`AccuracyPolicy` bounds the search by counting model runs; :class:`PersonFinder` runs it
+on one frame (the detector pass, then the :data:`RECOVERY_PASSES` while nobody passes the
+presence gate, then image-mode re-crops and the optional flip). ``"fast"`` is MediaPipe's single
+pass; ``"balanced"`` costs at most 2 single passes, ``"best"`` 4. Tracking frames never come
+here. Why: the search and its gates, ``docs/design/tracking.md``.
 
 Example:
     >>> from posekit.accuracy import ACCURACY_POLICIES, AccuracyPolicy

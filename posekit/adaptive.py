@@ -1,42 +1,16 @@
 """Thread-count adaptation: run a model with its threads while that pays, with one when it doesn't.
 
-On a quiet machine the landmark model is fastest with two onnxruntime threads that spin during
-a run. When other work holds the second core, each of the model's ~75 parallel layers can wait
-for the descheduled worker. On the 2-core benchmark machine with one busy-loop process, the
-median tracking time of a 614-frame run with two threads was 3.7-6.9 ms per frame for lite
-and 9.5-11.6 ms for full over three runs each (``bench_peer.py --busy 1``), against 3.4 and
-5.8 ms with one thread (MediaPipe: 8.2-8.4 and 10.3-10.8 ms); on a quiet machine two threads
-make a model run 1.6-1.75x faster (see :mod:`posekit.inference`). So no fixed setting is right
-for both.
+:class:`AdaptiveSession` wraps a threaded session (the *primary*) and times every run. When the
+primary stays slowed down (its recent median above ``slow_ratio`` times its best, or its CPU
+share low, for ``window`` runs and ``min_slow_s`` seconds) it builds the one-thread *fallback*,
+then re-times the idle one in short bursts and switches whichever way is faster; a fallback that
+keeps losing is released. Why: two threads are 1.6-1.75x faster on a quiet machine but slower
+when other work holds the second core, so no fixed setting is right for both.
 
-:class:`AdaptiveSession` wraps the session it is given (the *primary*) and times every run.
-When the median of the primary's last ``window`` runs stays above ``slow_ratio`` times the best
-such median it has shown for another ``window`` runs, it builds the *fallback* (one thread, no
-spinning; only then, so a quiet machine does not pay its memory). From then on it keeps using
-one of the two and, every ``probe_every`` runs, runs the other for a short burst (``probe_len``
-runs, the first one not counted: a thread pool that sat idle starts slow); it switches when the
-burst's median beats the current session's recent median by ``margin``, and re-times the
-fallback at once when the primary slows down again. So it moves to one thread when the cores are
-busy and back when they are free again.
-
-The fallback is built inside a ``process()`` call, so it is built only from what is already
-there (:func:`posekit.models.manager.no_install`): the verified runtime copy on disk or the
-installed model; nothing is downloaded, converted or written. When the model is gone (deleted
-from the cache meanwhile) the fallback is skipped with one warning and the primary carries on.
-Its adaptations (built, switched, released) are logged at DEBUG: they are internal.
-
-A slowdown must also last ``min_slow_s`` seconds before the fallback is built, and a fallback
-that loses ``drop_after`` re-timing bursts in a row is released and its memory returned to the
-operating system (it holds its own copy of the weights: full +15 MB, heavy +64 MB). The two
-100,000-frame soaks of full on the quiet benchmark machine before this rule both built the
-fallback on a passing slowdown, never used it (0 switches) and kept it to the end (RSS +4 %).
-After a release the fallback is built again only once the primary has been fast again, and the
-slowdown must then last twice as long as the previous time (up to 32x), so a slowdown that one
-thread cannot fix does not build, release and rebuild it over and over.
-
-Both sessions compute the same outputs bit for bit (onnxruntime's CPU kernels do not depend on
-the thread count for these models; ``tests/test_adaptive.py`` checks it), so switching changes
-only the timing, never a result.
+Contract: both sessions give the same outputs bit for bit, so switching changes only timing;
+the fallback is built from what is on disk only (:func:`posekit.models.store.no_install`),
+and when it cannot be built the primary carries on after one warning; adaptations are logged
+at DEBUG. The measurements and the rules' history: ``docs/design/threads.md``.
 
 Example:
     >>> import itertools

@@ -1,21 +1,9 @@
 """BlazePose person detector: letterbox, SSD anchors, box decoding, weighted NMS.
 
 :class:`PoseDetector` runs ``pose_detection`` on a whole frame and returns :class:`Detection`
-objects in image pixels, best first. The steps follow MediaPipe's ``pose_detection_cpu`` graph:
-
-1. letterbox the frame to 224x224 keeping the aspect ratio (zero border), RGB in ``[-1, 1]``;
-2. 2254 SSD anchors (:func:`ssd_anchors`, built once);
-3. decode 12 values per anchor (box centre/size + 4 keypoints, x before y, divided by 224 and
-   offset by the anchor centre); score = ``sigmoid(clip(logit, -100, 100))``, kept when
-   ``>= min_detection_confidence``;
-4. weighted non-maximum suppression (:func:`weighted_nms`, IoU threshold 0.3): each cluster
-   becomes the score-weighted mean of its members with the best member's score;
-5. letterbox removal: map back to image pixels.
-
-The box is the *face* box; keypoint 0 is the hip centre and keypoint 1 sets the body size and
-rotation (:meth:`Detection.roi`); 2 and 3 are the same pair for the upper body.
-
-Everything per anchor is vectorised numpy; the only Python loop runs once per output cluster.
+objects in image pixels, best first, as MediaPipe's ``pose_detection_cpu`` graph does. The box
+is the *face* box; keypoint 0 is the hip centre and keypoint 1 sets the body size and rotation
+(:meth:`Detection.roi`). The steps, step by step: ``docs/design/tracking.md``.
 
 Example:
     >>> import numpy as np

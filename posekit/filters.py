@@ -1,33 +1,17 @@
 """Temporal filters for landmarks: One Euro, low-pass, and MediaPipe's pose presets.
 
 Every filter implements the small :class:`Filter` interface: ``filter(values, timestamp,
-scale=None)`` returns the filtered array (same shape), ``filter.reset()`` forgets the past.
-Filters are vectorised: one call filters every element of ``values`` independently.
-
-:class:`OneEuroFilter` (Casiez, Roussel, Vogel, CHI 2012) as MediaPipe runs it
-(``one_euro_filter.cc``):
-
-* ``alpha(fc) = 1 / (1 + tau / Te)`` with ``tau = 1 / (2 pi fc)`` and ``Te`` the real gap between
-  this timestamp and the previous one, in seconds;
-* derivative ``dx = (x - x_prev) / Te``, against the previous *raw* value (MediaPipe's default)
-  or the previous *filtered* value (``derivative="filtered"``, the authors' 2023 version),
-  divided by ``scale`` when one is given (MediaPipe's "value scale" = 1 / object size);
-* ``dx`` is low-passed with ``alpha(derivate_cutoff)``; the cutoff becomes
-  ``min_cutoff + beta * |dx_smoothed|``; the value is low-passed with ``alpha(cutoff)``;
-* the first sample (and the first after :meth:`~Filter.reset`) passes through unchanged;
-* a timestamp not later than the previous one passes the input through unfiltered and leaves
-  the state untouched (as MediaPipe does; a warning is logged once per filter). The tracker
-  itself refuses such timestamps before they reach a filter.
-
-:data:`IMAGE_LANDMARKS`, :data:`WORLD_LANDMARKS`, :data:`AUXILIARY_LANDMARKS` and
-:data:`VISIBILITY_ALPHA` are MediaPipe's pose presets (``pose_landmark_filtering.pbtxt``).
-:class:`RelativeVelocityFilter` is MediaPipe's alternative "velocity filter".
+scale=None)`` returns the filtered array (same shape, each element filtered independently),
+``filter.reset()`` forgets the past. The first sample after a reset passes through unchanged;
+a timestamp not later than the previous one passes the input through and leaves the state
+untouched (one warning per filter). :class:`OneEuroFilter` is the One Euro filter exactly as
+MediaPipe runs it; :data:`IMAGE_LANDMARKS`, :data:`WORLD_LANDMARKS`, :data:`AUXILIARY_LANDMARKS`
+and :data:`VISIBILITY_ALPHA` are MediaPipe's pose presets.
 
 Whole poses are smoothed by a :class:`PoseFilter`, the one smoothing type of posekit: the
-tracker takes one (``Tracker(smoother=...)``) and so does :class:`posekit.analyzers.Pipeline`
-(``filters=[...]``). :class:`PoseSmoother` applies swappable :class:`Filter` strategies to a
-:class:`~posekit.pose.Pose`; :meth:`PoseSmoother.mediapipe` is MediaPipe's pose smoothing,
-the tracker's default (``smoother="mediapipe"``).
+tracker takes one (``Tracker(smoother=...)``, default ``"mediapipe"`` =
+:meth:`PoseSmoother.mediapipe`) and so does :class:`posekit.analyzers.Pipeline`
+(``filters=[...]``). The equations and the presets' origin: ``docs/design/smoothing.md``.
 
 Example:
     >>> import numpy as np
@@ -124,7 +108,7 @@ def _alpha(cutoff: NDArray[np.float64] | float, te: float) -> NDArray[np.float64
 
 
 class OneEuroFilter(Filter):
-    """Vectorised One Euro filter (see the module docstring for the exact equations).
+    """Vectorised One Euro filter (the exact equations: ``docs/design/smoothing.md``).
 
     Args:
         min_cutoff: minimum cutoff frequency in Hz (> 0): lower = smoother at rest.

@@ -2,32 +2,22 @@
 
 :func:`as_frame` turns whatever the caller hands in into a :class:`Frame`: a C-contiguous
 ``uint8`` array of shape ``(H, W, 3)`` plus the channel order (``"bgr"`` or ``"rgb"``). A frame
-that is already right is passed through without a copy, so the check costs a few attribute reads
-on the hot path. The channel swap to the RGB the models expect is done later, on the small model
-crop (:func:`crop_to_tensor`), never on the full frame.
-
-Accepted inputs (anything else raises :class:`~posekit.errors.InputError` naming the problem and
-the fix):
+that is already right is passed through without a copy (it is checked on every frame).
 
 =========================  ==========================================================
 ``uint8 (H, W, 3)``        used as is (BGR by default, ``color="rgb"`` for RGB)
 ``uint8 (H, W)``           grayscale, expanded to 3 channels (one copy)
 ``uint8 (H, W, 1)``        grayscale, expanded to 3 channels (one copy)
 ``uint8 (H, W, 4)``        BGRA / RGBA, alpha dropped (one copy)
-``float16/32/64``          accepted only with every value in ``[0, 1]``; scaled by 255
-                           and rounded to ``uint8`` (one copy). Floats outside ``[0, 1]``
-                           (for example ``0..255`` floats) are refused: the scale is ambiguous.
+``float16/32/64``          only with every value in ``[0, 1]``; scaled by 255 and rounded
+                           to ``uint8`` (one copy)
 =========================  ==========================================================
 
-Refused: non-arrays, empty or zero-size arrays, other dtypes (``uint16``, ``int32``, ``bool``,
-``object``...), other numbers of dimensions or channels, NaN/inf floats, frames with a side
-longer than :data:`MAX_SIDE` pixels (OpenCV's warps address source pixels with 16-bit integers
-and would sample such frames wrongly), frames of more than :data:`MAX_PIXELS` pixels (the
-``uint8 (H, W, 3)`` frame would exceed :data:`MAX_FRAME_BYTES`, the largest buffer OpenCV's warp
-can address with its 32-bit offsets: beyond it ``cv2.warpAffine`` reads outside the frame and
-crashes the interpreter), and non-contiguous arrays (negative or strided views such
-as ``frame[:, ::-1]``: call ``np.ascontiguousarray(frame)`` first, so that the copy is visible in
-your code rather than hidden in ours). Read-only arrays are fine: posekit never writes to a frame.
+Anything else raises :class:`~posekit.errors.InputError` naming the problem and the fix: non-
+arrays, empty arrays, other dtypes, shapes or channel counts, NaN/inf, floats outside ``[0, 1]``,
+a side over :data:`MAX_SIDE` or more than :data:`MAX_PIXELS` pixels (OpenCV's warps would
+misread or crash), non-contiguous views (call ``np.ascontiguousarray(frame)``). Read-only
+arrays are fine: posekit never writes to a frame. Why these limits: ``docs/design/tracking.md``.
 
 Example:
     >>> import numpy as np

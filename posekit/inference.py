@@ -1,24 +1,12 @@
 """A thin, checked wrapper around :class:`onnxruntime.InferenceSession` tuned for posekit's models.
 
-The BlazePose models are small (3-28 MB, 5-30 ms per frame on one CPU core), so the session is
-set up for low latency of one request at a time: full graph optimisation (``ORT_ENABLE_ALL``;
-pose_landmark_full on one thread: 8.2 ms against 16.8 ms with ``ORT_ENABLE_EXTENDED``),
-sequential execution, one inter-op thread and a configurable number of intra-op threads.
-
-Thread count: the default (:data:`DEFAULT_NUM_THREADS` = 2, capped at the CPU count, overridable
-with ``$POSEKIT_NUM_THREADS``) was measured on a 2-core machine with the converted models (median
-ms per inference, idle machine, 1 thread / 2 threads / 2 threads with ``spin=False``):
-pose_detection 4.90 / 2.80 / 3.94, pose_landmark_lite 6.47 / 4.00 / 5.24, pose_landmark_full
-8.59 / 5.14 / 6.47, pose_landmark_heavy 24.7 / 14.3 / 16.7. Under CPU contention it turns around:
-while another process ran its own multi-threaded inference on the same two cores, one thread was
-up to 2-3x faster than two (pose_detection 5.3 vs 9.3 ms, pose_landmark_lite 6.9 vs 21.0 ms), and
-with one busy-looping process beside it pose_detection took 5.1 ms with one thread, 7.0 ms with
-two spinning threads and 4.4 ms with two sleeping ones (``spin=False``). The tracker therefore
-adapts by default (:class:`posekit.adaptive.AdaptiveSession`: two threads while they pay, one
-while the cores are busy); pass ``num_threads=1`` (or ``spin=False``) to pin a setting when you
-know the cores are shared with a video decoder, a second tracker or a busy CI runner. ``spin``
-controls whether idle intra-op threads busy-wait between operators (onnxruntime's default,
-lowest latency) or sleep.
+:class:`InferenceSession` loads one ``.onnx`` file for low-latency, one-request-at-a-time runs
+(full graph optimisation, sequential execution, one inter-op thread) and turns onnxruntime's
+failures into :class:`~posekit.errors.ModelError` / :class:`~posekit.errors.ProviderError`.
+Intra-op threads default to :data:`DEFAULT_NUM_THREADS` (2, capped at the CPU count,
+overridable with ``$POSEKIT_NUM_THREADS``); ``spin`` says whether idle threads busy-wait between
+operators (lowest latency) or sleep. Why two threads, and why the tracker adapts the count under
+load (:class:`posekit.adaptive.AdaptiveSession`): ``docs/design/threads.md``.
 
 Example:
     >>> import numpy as np
@@ -254,7 +242,7 @@ class InferenceSession:
         path: the ``.onnx`` file (see :func:`posekit.models.model_path`).
         num_threads: intra-op threads; default :func:`default_num_threads` (2, capped at the
             CPU count). Use 1 when the cores are shared with other busy work: there one thread
-            can be 2x faster than two (see the module documentation for measurements).
+            can be 2x faster than two (measurements: ``docs/design/threads.md``).
         providers: execution providers in priority order, by short name (``"cuda"``,
             ``"coreml"``, ``"openvino"``, ``"dml"``...) or full name. The CPU provider is always
             appended as the fallback for operators a provider does not support.

@@ -1,25 +1,11 @@
 """BlazePose landmark model: crop the ROI, run the model, decode 39 points back to the image.
 
-:class:`LandmarkModel` follows MediaPipe's ``pose_landmark_by_roi_cpu`` graph:
-
-* crop: the :class:`~posekit.roi.RotatedRect` resampled to 256x256 (bilinear, edge pixels
-  replicated outside the image as MediaPipe does), RGB in ``[0, 1]``;
-* ``Identity`` [1, 195] = 39 x (x, y, z, visibility logit, presence logit); x, y, z are in crop
-  pixels (z has the scale of x). Points 0-32 are the body, 33-34 the auxiliary ROI points
-  (33 = hip centre, 34 = body size/rotation point), 35-38 unused;
-* optional heatmap refinement (``Identity_3``, 64x64x39): each x/y is replaced by the
-  sigmoid-weighted mean cell position inside a 7x7 window around it when the window's peak
-  confidence is at least 0.5 (``RefineLandmarksFromHeatmapCalculator``; MediaPipe's graph has
-  it on, posekit leaves it switchable and off by default because it costs a model output);
-* projection to image pixels through the inverse crop affine; ``z`` is multiplied by
-  ``roi.width / 256`` so it is in image pixels like ``x`` (MediaPipe: ``z / 256`` then times the
-  ROI width normalised by the image width, i.e. the same scale as ``x`` in normalised units);
-* ``Identity_1`` is the pose presence (already a probability);
-* world landmarks: first 33 of ``Identity_4`` (metres, origin between the hips), with x/y
-  rotated by the ROI rotation (``WorldLandmarkProjectionCalculator``: a rotation in the
-  image plane, z unchanged);
-* optional segmentation: ``sigmoid(Identity_2)`` warped back to image size (zero outside the
-  ROI). Only requested from the session when asked for.
+:class:`LandmarkModel` follows MediaPipe's ``pose_landmark_by_roi_cpu`` graph: it crops the
+:class:`~posekit.roi.RotatedRect` to 256x256 and returns, in image pixels, the 33 body points
+(``z`` on the scale of ``x``), the auxiliary ROI points 33/34, visibility and presence
+probabilities, world landmarks in metres (origin between the hips) and, when asked for, the
+segmentation mask. Heatmap refinement is on by default (``refine_heatmap``). The decoding step
+by step: ``docs/design/tracking.md``.
 
 Example:
     >>> import numpy as np

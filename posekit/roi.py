@@ -1,23 +1,11 @@
 """Region of interest geometry: the rotated square the landmark model looks at.
 
 A :class:`RotatedRect` lives in image pixels (centre, width, height, rotation in radians,
-clockwise on screen because the image y axis points down). It is built from two alignment points
-exactly like MediaPipe's ``AlignmentPointsRectsCalculator`` + ``RectTransformationCalculator``:
-
-* centre = ``p0``; side = ``2 * |p1 - p0|``;
-* rotation = ``normalize(pi/2 - atan2(-(y1 - y0), x1 - x0))``, wrapped to ``[-pi, pi)``,
-  so an upright person (``p1`` straight above ``p0``) gives 0;
-* squared on the long side and scaled by 1.25 (pose landmark ROI).
-
-The detector's keypoints 0/1 (hip centre, body-size point) seed the first ROI; afterwards the
-landmark model's auxiliary landmarks 33/34 play the same roles.
-
-The crop follows MediaPipe's ``ImageToTensorCalculator`` (OpenCV path) pixel for pixel: the ROI
-corners are mapped onto the *edges* of the output tensor, i.e. crop pixel coordinate ``(u, v)``
-corresponds to image point ``centre + R(rotation) @ ((u / W - 0.5) * width,
-(v / H - 0.5) * height)``, sampled bilinearly. :meth:`RotatedRect.crop_to_image` is that affine
-map; its inverse sends image points into the crop. The detector letterbox is the same machinery
-applied to the whole image padded to a square (:meth:`RotatedRect.whole_image`).
+clockwise on screen because the image y axis points down; 0 for an upright person). It is built
+from two alignment points (:meth:`RotatedRect.from_alignment_points`: the detector's keypoints
+0/1 first, the landmark model's auxiliary points 33/34 afterwards), and its crop matches
+MediaPipe's ``ImageToTensorCalculator`` pixel for pixel (:meth:`RotatedRect.crop_to_image`).
+The formulas and the MediaPipe calculators they follow: ``docs/design/tracking.md``.
 
 Example:
     >>> import numpy as np
@@ -98,9 +86,16 @@ class RotatedRect:
         scale: float = POSE_ROI_SCALE,
         target_angle: float = math.pi / 2,
     ) -> RotatedRect:
-        """ROI from a centre point and a size/rotation point, in pixels (see module docstring).
+        """ROI from a centre point and a size/rotation point, in pixels.
 
-        ``scale=1.0`` gives the raw alignment square (MediaPipe's object-scale ROI for smoothing).
+        Centre ``center``, side ``2 * |scale_point - center| * scale``, rotation 0 when
+        ``scale_point`` is straight above ``center`` (``docs/design/tracking.md`` has the
+        formula). ``scale=1.0`` gives the raw alignment square (MediaPipe's object-scale ROI
+        for smoothing).
+
+        Example:
+            >>> RotatedRect.from_alignment_points((10.0, 50.0), (10.0, 40.0), scale=1.0).width
+            20.0
         """
         x0, y0 = (float(v) for v in np.asarray(center, dtype=np.float64).reshape(2))
         x1, y1 = (float(v) for v in np.asarray(scale_point, dtype=np.float64).reshape(2))

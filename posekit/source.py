@@ -1,38 +1,16 @@
 """Frame sources: video files and URLs, cameras, existing captures and plain iterables.
 
-Every source has the same small life cycle: :meth:`FrameSource.open` (raises
+Every source has the same life cycle: :meth:`FrameSource.open` (raises
 :class:`~posekit.errors.SourceError` with a fix when it cannot), iterate :class:`SourceFrame`
 items (``image``, ``timestamp`` in seconds, ``index``), :meth:`FrameSource.release`. Sources are
 context managers; :func:`open_source` picks the right class for any supported input.
 
-Timestamps:
-
-* video files / URLs: the decoder's position (``CAP_PROP_POS_MSEC``) of each frame. If it ever
-  fails to increase (some containers, some backends report 0), the rest of the stream continues
-  at ``1 / fps`` steps from the last good value and one warning is logged;
-* cameras: the wall clock (``time.monotonic()``) at the moment each frame is read, counted from
-  the first frame;
-* iterables: ``(frame, timestamp)`` pairs keep their timestamps; bare frames get ``index / fps``
-  when ``fps`` is given, the wall clock otherwise (a generator is usually a live feed).
-
-Failure mid-stream (documented outcome): when a file stops delivering frames before the frame
-count in its header says it should end, or a camera stops delivering frames, the stream **ends**
-with a logged warning and the source's :attr:`FrameSource.ended_early` flag set (with
-:attr:`FrameSource.end_reason`). Pass ``strict=True`` to get a :class:`SourceError` instead.
-
-Captures are released by whoever opened them: a source opened from a path, URL or camera index
-releases its ``cv2.VideoCapture``; a capture handed in by the caller is left open.
-
-Background decoding: :class:`FrameReader` iterates a source either in the caller's thread
-(``prefetch=0``) or in a daemon thread that decodes up to ``prefetch`` frames ahead into a
-bounded queue, so decoding the next frame overlaps with processing the current one
-(``cv2.VideoCapture.read`` releases the GIL). Exceptions raised by the source in that thread
-reach the consumer, after the frames decoded before them. :meth:`FrameReader.close` (safe from
-any thread, idempotent) stops the thread, waits for it and then releases the source; a decoder
-stuck inside ``read()`` for longer than ``join_timeout`` is left to release the source itself
-when the call returns, so a capture is never released while it is being read.
-:meth:`posekit.Tracker.stream` uses it (``prefetch=None``: :data:`DEFAULT_PREFETCH` frames for
-video files and URLs, none for cameras, live captures and iterables).
+Contract: timestamps increase (the decoder's position for files and URLs, repaired at ``1 / fps``
+steps where it stalls; the wall clock for cameras; ``index / fps`` or the caller's own for
+iterables). A stream that stops early **ends** with a warning and
+:attr:`FrameSource.ended_early` set (``strict=True``: :class:`SourceError` instead). A capture is
+released by whoever opened it. :class:`FrameReader` can decode ahead in a background thread and
+hands on the source's exceptions in order. Details and why: ``docs/design/sources.md``.
 
 Example:
     >>> from posekit.source import open_source

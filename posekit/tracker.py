@@ -1,43 +1,26 @@
 """Single-person pose tracking: the state machine that drives the stages frame after frame.
 
-In **video** mode :class:`Tracker` runs MediaPipe's tracking loop:
+:class:`Tracker` runs MediaPipe's loop. **Video** mode: search the person only when there is no
+ROI from the previous frame (:class:`~posekit.accuracy.PersonFinder`), otherwise crop the ROI
+predicted from the last pose, run the landmark model, smooth, predict the next ROI; presence
+below ``min_tracking_confidence`` loses the person. **Image** mode: every call searches and
+nothing is smoothed; ``process(image, roi=...)`` takes the box from the caller's own detector.
 
-1. no ROI from the previous frame -> find the person (:class:`~posekit.accuracy.PersonFinder`:
-   the detector of :mod:`posekit.detector`, the ROI of :mod:`posekit.roi`, the recovery passes
-   of the accuracy policy);
-2. crop the ROI and run the landmark model (:mod:`posekit.landmarks`);
-3. pose presence below ``min_tracking_confidence`` -> the person is lost: no pose for this
-   frame, filters reset, the detector runs on the next frame;
-4. otherwise smooth the landmarks (:mod:`posekit.filters`, real timestamps) and predict the
-   next ROI from the smoothed auxiliary points 33/34, so the detector is skipped while tracking
-   holds. Tracking frames are always one landmark run, whatever the accuracy setting.
+Contract:
 
-In **image** mode every call searches the person and nothing is smoothed: frames are
-independent. ``process(image, roi=...)`` takes the person's box (or ROI) from the application's
-own detector instead (the top-down route).
+* timestamps (video mode) follow :func:`posekit.timestamps.check_timestamp` (seconds, each at
+  least 1 µs after the previous one; ``time.monotonic()`` when none is given); image mode only
+  needs a finite number. :meth:`Tracker.reset` forgets the timestamp, the ROI and the filters;
+  :meth:`Tracker.stream` resets first and takes timestamps from the source;
+* a frame of another ``(H, W)`` than the previous one resets tracking (INFO log line); its
+  result is ``DETECTED`` or ``LOST``;
+* a call that raises leaves no trace: bad input raises :class:`~posekit.errors.InputError`
+  (:class:`~posekit.errors.TimestampError` for a timestamp) before any state changes; a failure
+  while the models run forgets the person and raises a :class:`~posekit.errors.PosekitError`
+  (foreign errors wrapped, chained as ``__cause__``), so ``PosekitError`` is all to catch;
+* thread-safe (one internal lock), but one sequence of frames: one tracker per camera/video.
 
-Timestamps (video mode) follow :func:`posekit.timestamps.check_timestamp`: seconds, each at
-least 1 µs after the previous one; ``process(image)`` without one uses ``time.monotonic()``. A
-refused timestamp raises :class:`~posekit.errors.TimestampError` and leaves the tracker
-untouched (same ROI, same filter state). Image mode only requires a finite number.
-:meth:`Tracker.reset` forgets the previous timestamp, the ROI and the filters;
-:meth:`Tracker.stream` resets first and takes timestamps from the source (:mod:`posekit.source`).
-
-Frame size (video mode): a frame of another ``(H, W)`` than the previous one resets tracking
-(the ROI and the filters are in the previous frame's pixels): the detector runs on it and an
-INFO line is logged (``posekit.tracker``); its result is ``DETECTED`` or ``LOST``.
-
-Failure policy: a call that raises leaves no trace. Bad input (the image, the timestamp, the
-colour name) is refused with an :class:`~posekit.errors.InputError` *before* any state changes.
-If anything fails later, while the models run on an accepted frame, the tracker forgets the
-person (ROI and filters; the frame's timestamp still counts) and raises a
-:class:`~posekit.errors.PosekitError` (errors that are not posekit's own are wrapped, the
-original chained as ``__cause__``), so callers only ever need to catch ``PosekitError``.
-
-Threads: a tracker is **thread-safe** and serialises :meth:`Tracker.process`,
-:meth:`Tracker.reset`, :meth:`Tracker.close` and each frame of :meth:`Tracker.stream` with an
-internal lock. It is still *one sequence of frames*: use one tracker per camera/video.
-Separate trackers share nothing mutable (they may share injected model sessions).
+Why the loop is built this way: ``docs/design/tracking.md``.
 
 Example:
     >>> import posekit
@@ -114,11 +97,9 @@ class Tracker:
             count, adapted to the load; an explicit count, or ``$POSEKIT_NUM_THREADS``, is
             used as is).
         spin: whether onnxruntime's worker threads busy-wait between runs. ``None`` (default)
-            chooses by mode, as measured on a 2-core machine: in video mode the landmark
-            model spins (one model runs per frame; spinning saves about 1 ms per frame) and
-            the detector does not; in image mode neither does, because two spinning thread
-            pools (detector, then landmarks) steal each other's cores and OpenCV's (full model:
-            12.5 ms per image without spinning vs 16 ms with).
+            chooses by mode: in video mode the landmark model spins and the detector does not;
+            in image mode neither does, because two spinning thread pools steal each other's
+            cores (measured: ``docs/design/threads.md``).
         adaptive_threads: let the landmark model fall back to one thread (no spinning) while
             other work on the cores makes its threaded runs slower, and go back when they speed
             up again (:class:`~posekit.adaptive.AdaptiveSession`; results are identical bit for
