@@ -14,16 +14,15 @@ import resource
 import subprocess
 import sys
 import zipfile
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from conftest import fake_tracker
 
 from posekit.analyzers.base import OfflineFrame
 from posekit.analyzers.classifier import PoseClassifier
-from posekit.detector import ssd_anchors
 from posekit.errors import InputError, PosekitError, SourceError, TimestampError
 from posekit.eval import load_targets
 from posekit.image import MAX_PIXELS
@@ -31,7 +30,6 @@ from posekit.inference import check_num_threads, default_num_threads, max_num_th
 from posekit.results import TrackingState
 from posekit.sinks import frame_record, read_jsonl
 from posekit.source import open_source
-from posekit.tracker import Tracker
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -73,63 +71,11 @@ def child_outcome(setup: str, call: str, **kw: Any) -> str:
     return run_child(setup + _CATCH.format(call=call), **kw)
 
 
-class FakeDetector:
-    """One person around tensor (0.5, 0.6)."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def run_outputs(
-        self, output_names: Sequence[str], feeds: Mapping[str, np.ndarray]
-    ) -> list[np.ndarray]:
-        self.calls += 1
-        a = ssd_anchors()[1000]
-        reg = np.zeros((1, 2254, 12), np.float32)
-        dx, dy = (0.5 - a[0]) * 224, (0.6 - a[1]) * 224
-        reg[0, 1000, :4] = [dx, dy, 20, 20]
-        reg[0, 1000, 4:8] = [dx, dy, dx, dy - 56]
-        logits = np.full((1, 2254, 1), -20.0, np.float32)
-        logits[0, 1000, 0] = 6.0
-        return [{"Identity": reg, "Identity_1": logits}[n] for n in output_names]
-
-
-class FakeLandmarks:
-    """A confident pose whose auxiliary points predict the same ROI again."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def run_outputs(
-        self, output_names: Sequence[str], feeds: Mapping[str, np.ndarray]
-    ) -> list[np.ndarray]:
-        self.calls += 1
-        raw = np.zeros((39, 5), np.float32)
-        raw[:, 0] = np.linspace(60, 200, 39)
-        raw[:, 1] = np.linspace(30, 230, 39)
-        raw[:, 3:] = 5.0
-        raw[33, :2] = (128, 128)
-        raw[34, :2] = (128, 128 - 256 / 2.5)
-        out = {
-            "Identity": raw.reshape(1, 195),
-            "Identity_1": np.array([[0.95]], np.float32),
-            "Identity_2": np.zeros((1, 256, 256, 1), np.float32),
-            "Identity_3": np.zeros((1, 64, 64, 39), np.float32),
-            "Identity_4": np.zeros((1, 117), np.float32),
-        }
-        return [out[n] for n in output_names]
-
-
-def fake_tracker(**kw: Any) -> tuple[Tracker, FakeDetector]:
-    det = FakeDetector()
-    kw.setdefault("refine_heatmap", False)
-    return Tracker(detector_session=det, landmark_session=FakeLandmarks(), **kw), det
-
-
 FRAME = np.zeros((480, 640, 3), np.uint8)
 _TESTS = str(Path(__file__).resolve().parent)
 FAKES = (
     f"import numpy as np, sys; sys.path.insert(0, {_TESTS!r}); "
-    "from test_reliability_inputs import fake_tracker; t, _ = fake_tracker(mode='image')\n"
+    "from conftest import fake_tracker; t, _, _ = fake_tracker(mode='image')\n"
 )
 
 
@@ -414,7 +360,7 @@ def test_cli_eval_deep_coco(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------------------- 7 frame size
 def test_frame_size_change_resets_tracking(caplog: pytest.LogCaptureFixture) -> None:
-    t, det = fake_tracker()
+    t, det, _ = fake_tracker()
     states = [t.process(FRAME, i / 30).state for i in range(3)]
     assert states == [TrackingState.DETECTED, TrackingState.TRACKING, TrackingState.TRACKING]
     small = np.zeros((240, 320, 3), np.uint8)
@@ -439,7 +385,7 @@ def test_frame_size_change_resets_tracking(caplog: pytest.LogCaptureFixture) -> 
     ],
 )
 def test_frame_size_changes_in_a_stream(sizes: list[tuple[int, int]], detector_calls: int) -> None:
-    t, det = fake_tracker()
+    t, det, _ = fake_tracker()
     frames = [(np.zeros((*s, 3), np.uint8), i / 30) for i, s in enumerate(sizes)]
     results = list(t.stream(frames))
     assert det.calls == detector_calls
@@ -469,7 +415,7 @@ def test_frame_size_changes_in_a_stream(sizes: list[tuple[int, int]], detector_c
 def test_equal_timestamps_refused_at_any_magnitude(
     first: float, second: float, accepted: bool
 ) -> None:
-    t, _ = fake_tracker()
+    t, _, _ = fake_tracker()
     t.process(FRAME, first)
     if accepted:
         assert t.process(FRAME, second).timestamp == second
@@ -480,7 +426,7 @@ def test_equal_timestamps_refused_at_any_magnitude(
 
 
 def test_large_timestamp_message_names_the_resolution() -> None:
-    t, _ = fake_tracker()
+    t, _, _ = fake_tracker()
     t.process(FRAME, 1.7e15)
     with pytest.raises(TimestampError, match=r"resolution 0\.25 s\): pass seconds"):
         t.process(FRAME, 1.7e15)
@@ -578,7 +524,7 @@ def test_read_jsonl_line_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 def test_stream_inputs_raise_posekit_errors(
     source: Any, kwargs: dict[str, Any], error: type[PosekitError], expected: str
 ) -> None:
-    t, _ = fake_tracker()
+    t, _, _ = fake_tracker()
     with pytest.raises(error, match=expected):
         list(t.stream(source, **kwargs))
 
